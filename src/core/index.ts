@@ -1,0 +1,12 @@
+export { canonicalJson } from './canonical.js';
+export { type Clock, rfc3339, systemClock } from './clock.js';
+export {
+  ERROR_CODES,
+  type ErrorCode,
+  type FieldIssue,
+  invalidInput,
+  notFound,
+  WardenError,
+} from './errors.js';
+export { constantTimeEqual, sha256, sha256Hex } from './hash.js';
+export { newId, randomSecret } from './ids.js';
