@@ -1,0 +1,66 @@
+/** Where the CLI finds the server and its credential. */
+export interface ClientOptions {
+  readonly url: string;
+  readonly token: string | undefined;
+}
+
+/** Reads --url/--token or WARDEN_URL/WARDEN_TOKEN. */
+export function clientOptions(opts: { url?: string; token?: string }): ClientOptions {
+  return {
+    url: (opts.url ?? process.env.WARDEN_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, ''),
+    token: opts.token ?? process.env.WARDEN_TOKEN,
+  };
+}
+
+/** A failed API call, carrying the server's error code and message. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Calls the API; returns the raw response when ok, throws ApiError with the server's explanation otherwise. */
+export async function call(
+  client: ClientOptions,
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType = 'application/json',
+): Promise<Response> {
+  if (client.token === undefined || client.token === '') {
+    throw new ApiError(0, 'WARDEN_NO_TOKEN', 'no token: set WARDEN_TOKEN or pass --token');
+  }
+  let res: Response;
+  try {
+    res = await fetch(client.url + path, {
+      method,
+      headers: {
+        authorization: `Bearer ${client.token}`,
+        'x-warden-client': 'cli',
+        ...(body !== undefined ? { 'content-type': contentType } : {}),
+      },
+      ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+    });
+  } catch (err) {
+    throw new ApiError(0, 'WARDEN_UNREACHABLE', `cannot reach ${client.url}: ${(err as Error).cause ?? (err as Error).message}`);
+  }
+  if (res.ok) return res;
+  const text = await res.text();
+  try {
+    const { error } = JSON.parse(text) as { error: { code: string; message: string; issues?: { field: string; message: string }[] } };
+    const issues = (error.issues ?? []).map((i) => `\n  ${i.field}: ${i.message}`).join('');
+    throw new ApiError(res.status, error.code, `${error.message}${issues}`);
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    throw new ApiError(res.status, 'WARDEN_HTTP', `HTTP ${res.status}: ${text.slice(0, 200)}`);
+  }
+}
+
+/** Calls the API and parses its JSON answer. */
+export async function callJson<T>(client: ClientOptions, method: string, path: string, body?: unknown): Promise<T> {
+  return (await (await call(client, method, path, body)).json()) as T;
+}

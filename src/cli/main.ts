@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { WardenError } from '../core/index.js';
+import { ApiError } from './client.js';
+import { apiCommands } from './commands/api.js';
+import { auditCommand } from './commands/audit.js';
+import { initCommand } from './commands/init.js';
+import { serveCommand } from './commands/serve.js';
+
+const program = new Command('warden')
+  .description('Warden: access control and a verifiable audit ledger for ML models, datasets and endpoints')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .exitOverride();
+
+serveCommand(program);
+initCommand(program);
+auditCommand(program);
+apiCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  if (err instanceof ApiError || err instanceof WardenError) {
+    process.stderr.write(`warden: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`warden: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(2);
+}

@@ -1,0 +1,119 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { invalidInput } from '../core/index.js';
+
+/** Every setting, with its environment variable and config-file key (README: Configuration). */
+export const SETTINGS = {
+  dataDir: { env: 'WARDEN_DATA_DIR', help: 'data directory (SQLite database, keys, blobs)', default: './.warden' },
+  databaseUrl: { env: 'WARDEN_DATABASE_URL', help: 'postgres:// URL; unset means embedded SQLite', default: '' },
+  host: { env: 'WARDEN_HOST', help: 'address to listen on', default: '127.0.0.1' },
+  port: { env: 'WARDEN_PORT', help: 'port to listen on', default: '8080' },
+  origin: { env: 'WARDEN_ORIGIN', help: 'ledger origin (checkpoint key name), fixed at first start', default: '' },
+  bootstrapToken: {
+    env: 'WARDEN_BOOTSTRAP_TOKEN',
+    help: 'admin token to use at first start instead of a generated one',
+    default: '',
+  },
+  sensitiveFields: {
+    env: 'WARDEN_SENSITIVE_FIELDS',
+    help: 'comma-separated event fields stored only as HMAC (e.g. actor.ip,details.email)',
+    default: '',
+  },
+  retentionDays: { env: 'WARDEN_RETENTION_DAYS', help: 'purge event bodies older than this (0 keeps all)', default: '0' },
+  batchSize: { env: 'WARDEN_LEDGER_BATCH_SIZE', help: 'most events integrated per batch', default: '2000' },
+  idleMs: { env: 'WARDEN_LEDGER_IDLE_MS', help: 'integrator poll interval when the queue is empty (ms)', default: '20' },
+  maxBodyBytes: { env: 'WARDEN_MAX_BODY_BYTES', help: 'largest request body accepted', default: '16777216' },
+  logLevel: { env: 'WARDEN_LOG_LEVEL', help: 'fatal|error|warn|info|debug|silent', default: 'info' },
+} as const;
+
+export type SettingName = keyof typeof SETTINGS;
+
+const schema = z.object({
+  dataDir: z.string().min(1),
+  databaseUrl: z.string(),
+  host: z.string().min(1),
+  port: z.coerce.number().int().min(0).max(65535),
+  origin: z
+    .string()
+    .regex(/^[^\s+]*$/, 'must not contain spaces or "+"')
+    .max(255),
+  bootstrapToken: z.string().refine((t) => t === '' || t.length >= 32, 'must be at least 32 characters'),
+  sensitiveFields: z.string().transform((s) =>
+    s
+      .split(',')
+      .map((f) => f.trim())
+      .filter((f) => f !== ''),
+  ),
+  retentionDays: z.coerce.number().min(0),
+  batchSize: z.coerce.number().int().min(1).max(100_000),
+  idleMs: z.coerce.number().int().min(1).max(60_000),
+  maxBodyBytes: z.coerce.number().int().min(1024),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+});
+
+/** Resolved configuration. */
+export type Config = z.infer<typeof schema> & {
+  readonly sqlitePath: string;
+  readonly signingKeyFile: string;
+  readonly hmacKeyFile: string;
+  readonly blobDir: string;
+};
+
+/**
+ * Merges, highest first: explicit overrides (command-line flags), `WARDEN_*` environment variables,
+ * the JSON config file (`--config` or `WARDEN_CONFIG`), defaults. Bad values name their setting.
+ */
+export function loadConfig(
+  overrides: Partial<Record<SettingName, string | number>> = {},
+  env: NodeJS.ProcessEnv = process.env,
+  configFile: string | undefined = env.WARDEN_CONFIG,
+): Config {
+  const file = configFile ? readConfigFile(configFile) : {};
+  const raw: Record<string, unknown> = {};
+  for (const [name, s] of Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]) {
+    raw[name] = overrides[name] ?? env[s.env] ?? file[name] ?? s.default;
+    if (Array.isArray(raw[name])) raw[name] = (raw[name] as unknown[]).join(',');
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw invalidInput(
+      parsed.error.issues.map((i) => {
+        const name = String(i.path[0]) as SettingName;
+        return { field: `${name} (${SETTINGS[name]?.env ?? '?'})`, message: i.message };
+      }),
+    );
+  }
+  const dataDir = resolve(parsed.data.dataDir);
+  return Object.freeze({
+    ...parsed.data,
+    dataDir,
+    sqlitePath: join(dataDir, 'warden.db'),
+    signingKeyFile: join(dataDir, 'ledger.key'),
+    hmacKeyFile: join(dataDir, 'hmac.key'),
+    blobDir: join(dataDir, 'blobs'),
+  });
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw invalidInput([{ field: 'config', message: `cannot read ${path}: ${(err as Error).message}` }]);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw invalidInput([{ field: 'config', message: `${path} is not JSON: ${(err as Error).message}` }]);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalidInput([{ field: 'config', message: `${path} must hold a JSON object` }]);
+  }
+  const unknown = Object.keys(value).filter((k) => !(k in SETTINGS));
+  if (unknown.length > 0) {
+    throw invalidInput(unknown.map((k) => ({ field: `config.${k}`, message: `unknown setting in ${path}` })));
+  }
+  return value as Record<string, unknown>;
+}

@@ -1,0 +1,1 @@
+export { type Config, loadConfig, SETTINGS, type SettingName } from './config.js';

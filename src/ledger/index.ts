@@ -1,0 +1,17 @@
+export { type CloudEvent, cloudEventToInput, MAX_BATCH, parseCloudEvents } from './cloudevents.js';
+export type { EventActor, EventInput, EventOutcome, LedgerEvent } from './event.js';
+export { type ExportEntry, type ExportHeader, EXPORT_FILES, exportLines, exportSource, writeExportDir } from './export.js';
+export { type IntegratedBatch, Integrator } from './integrator.js';
+export { readSignerKeyFile } from './keyfile.js';
+export { type LedgerKeys, loadOrCreateLedgerKeys } from './keys.js';
+export { AdvisoryLockLeadership, type Leadership, SoleLeadership } from './leadership.js';
+export { type EventQuery, Ledger, type LedgerInfo, type StoredEvent } from './ledger.js';
+export { storedCheckpoints, storedLeaves, storedTileHashes } from './live-source.js';
+export { leafHash, verifyConsistency, verifyInclusion } from './merkle.js';
+export { parseVkey } from './note.js';
+export { parseTlogProof } from './proof-text.js';
+export { Recorder } from './recorder.js';
+export { type HoldScope, type LegalHold, Retention } from './retention.js';
+export { SensitiveFields } from './sensitive.js';
+export { parseTilePath, TILE_WIDTH } from './tiles.js';
+export { type FailureKind, type VerifyResult, verifyLog } from './verify.js';

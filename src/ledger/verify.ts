@@ -1,0 +1,139 @@
+import { openCheckpoint } from './checkpoint.js';
+import { CompactRange, leafHash } from './merkle.js';
+import type { NoteKey } from './note.js';
+import { rootFromRange } from './range-root.js';
+import { TILE_HEIGHT } from './tiles.js';
+
+/** One stored entry as the verifier reads it, in index order. A purged entry has no body but keeps its hash. */
+export interface VerifyLeaf {
+  readonly index: number;
+  readonly body: string | null;
+  readonly storedHash: Buffer | null;
+  /** False when the event body is missing without having been purged. */
+  readonly bodyExpected: boolean;
+}
+
+/** What went wrong, at the first index it affects. */
+export type FailureKind =
+  | 'missing-leaf'
+  | 'missing-body'
+  | 'leaf-mismatch'
+  | 'unexpected-leaf'
+  | 'truncated'
+  | 'tile-hash-mismatch'
+  | 'checkpoint-signature'
+  | 'checkpoint-size'
+  | 'checkpoint-root';
+
+export type VerifyResult =
+  | { readonly ok: true; readonly size: number; readonly checkpoints: number; readonly purged: number }
+  | { readonly ok: false; readonly index: number; readonly kind: FailureKind; readonly message: string };
+
+export interface VerifySource {
+  readonly key: NoteKey;
+  /** First index of the entries (0 for the whole log; more for a partial export). */
+  readonly from: number;
+  readonly leaves: AsyncIterable<VerifyLeaf>;
+  /** Signed checkpoints, by ascending size as stored. */
+  readonly checkpoints: readonly { readonly size: number; readonly note: string }[];
+  /** Stored tile-level subtree hashes to cross-check (live store only), keyed `${tileLevel}/${idx}`. */
+  readonly tileHashes?: ReadonlyMap<string, Buffer>;
+  /** For a partial export: hashes of the subtrees outside [from, to) (see `outsideNodes`). */
+  readonly outside?: readonly Buffer[];
+  readonly onProgress?: (done: number) => void;
+}
+
+/**
+ * Recomputes every leaf from its body (a purged one from its kept hash), rebuilds the tree, and checks
+ * every checkpoint's signature and root against it; consecutive checkpoints are consistent exactly
+ * when each matches the one rebuilt tree. Names the first index that fails.
+ */
+export async function verifyLog(src: VerifySource): Promise<VerifyResult> {
+  const checkpoints: { size: number; root: Buffer; prev: number }[] = [];
+  for (const [i, cp] of src.checkpoints.entries()) {
+    const prev = i === 0 ? 0 : (src.checkpoints[i - 1]?.size ?? 0);
+    try {
+      const parsed = openCheckpoint(cp.note, src.key, src.key.name);
+      if (parsed.size !== cp.size) {
+        return fail(prev, 'checkpoint-size', `checkpoint stored for size ${cp.size} says size ${parsed.size}`);
+      }
+      checkpoints.push({ size: parsed.size, root: parsed.root, prev });
+    } catch (err) {
+      return fail(prev, 'checkpoint-signature', `checkpoint of size ${cp.size}: ${(err as Error).message}`);
+    }
+  }
+  const last = checkpoints[checkpoints.length - 1];
+  const whole = src.from === 0 && src.outside === undefined;
+  const range = new CompactRange();
+  const partialLeaves: Buffer[] = [];
+  let expected = src.from;
+  let purged = 0;
+  let nextCp = 0;
+  const checkRootsUpTo = (size: number): VerifyResult | undefined => {
+    for (; nextCp < checkpoints.length && (checkpoints[nextCp]?.size ?? 0) <= size; nextCp++) {
+      const cp = checkpoints[nextCp];
+      if (cp === undefined || cp.size !== size || !whole) continue;
+      if (!range.root().equals(cp.root)) {
+        return fail(cp.prev, 'checkpoint-root', `checkpoint of size ${cp.size} does not match the stored entries; first unconfirmed index ${cp.prev}`);
+      }
+    }
+    return undefined;
+  };
+  for await (const leaf of src.leaves) {
+    if (leaf.index !== expected) {
+      return leaf.index > expected
+        ? fail(expected, 'missing-leaf', `entry ${expected} is missing`)
+        : fail(leaf.index, 'unexpected-leaf', `entry ${leaf.index} appears twice or out of order`);
+    }
+    let hash: Buffer;
+    if (leaf.body !== null) {
+      hash = leafHash(Buffer.from(leaf.body, 'utf8'));
+      if (leaf.storedHash !== null && !hash.equals(leaf.storedHash)) {
+        return fail(leaf.index, 'leaf-mismatch', `entry ${leaf.index}: its body does not hash to its stored leaf hash`);
+      }
+    } else if (leaf.bodyExpected || leaf.storedHash === null) {
+      return fail(leaf.index, 'missing-body', `entry ${leaf.index}: the event body is missing and was not purged`);
+    } else {
+      hash = leaf.storedHash;
+      purged++;
+    }
+    if (whole) {
+      for (const node of range.append(hash)) {
+        if (src.tileHashes === undefined || node.level % TILE_HEIGHT !== 0) continue;
+        const stored = src.tileHashes.get(`${node.level / TILE_HEIGHT}/${node.index}`);
+        if (stored === undefined || !stored.equals(node.hash)) {
+          const first = node.index * 2 ** node.level;
+          return fail(first, 'tile-hash-mismatch', `stored subtree hash at level ${node.level} index ${node.index} is ${stored ? 'wrong' : 'missing'}`);
+        }
+      }
+      const bad = checkRootsUpTo(range.size);
+      if (bad) return bad;
+    } else partialLeaves.push(hash);
+    expected++;
+    if (expected % 100_000 === 0) src.onProgress?.(expected);
+  }
+  const size = last?.size ?? 0;
+  if (expected < size) {
+    return fail(expected, 'truncated', `the log ends at ${expected} entries but a checkpoint covers ${size}`);
+  }
+  if (whole && expected > size) {
+    return fail(size, 'unexpected-leaf', `entries from ${size} on are not covered by any signed checkpoint`);
+  }
+  if (!whole && last !== undefined) {
+    let root: Buffer;
+    try {
+      root = rootFromRange(src.from, expected, last.size, partialLeaves, src.outside ?? []);
+    } catch (err) {
+      return fail(src.from, 'checkpoint-root', (err as Error).message);
+    }
+    if (!root.equals(last.root)) {
+      return fail(src.from, 'checkpoint-root', `the entries from ${src.from} do not match the checkpoint of size ${last.size}`);
+    }
+  }
+  src.onProgress?.(expected);
+  return { ok: true, size: expected, checkpoints: checkpoints.length, purged };
+}
+
+function fail(index: number, kind: FailureKind, message: string): VerifyResult {
+  return Object.freeze({ ok: false, index, kind, message });
+}

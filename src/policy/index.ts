@@ -1,0 +1,1 @@
+export { authorize, type Decision, type ResourceRef } from './authorize.js';

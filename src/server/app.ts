@@ -1,0 +1,91 @@
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { ZodType } from 'zod';
+import { type FieldIssue, invalidInput, newId } from '../core/index.js';
+import type { Principal } from '../identity/index.js';
+import { sendError } from './errors.js';
+import type { Guard } from './guard.js';
+import { openApiDocument } from './openapi.js';
+import type { CallContext, RouteSpec } from './route.js';
+
+export interface AppOptions {
+  readonly guard: Guard;
+  readonly routes: readonly RouteSpec<any, any, any>[];
+  readonly maxBodyBytes: number;
+  readonly logLevel: string;
+}
+
+const JSON_TYPES = ['application/cloudevents+json', 'application/cloudevents-batch+json'];
+
+/** Builds the HTTP server: every route is validated, then authenticated and authorized by the guard. */
+export function buildApp(opts: AppOptions): FastifyInstance {
+  const app = Fastify({
+    logger: { level: opts.logLevel, redact: ['req.headers.authorization'] },
+    bodyLimit: opts.maxBodyBytes,
+    genReqId: () => newId(),
+    requestIdHeader: false,
+    return503OnClosing: true,
+  });
+  app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({
+      error: { code: 'WARDEN_NOT_FOUND', message: `no route ${request.method} ${request.url}`, requestId: request.id },
+    }),
+  );
+  const document = openApiDocument(opts.routes);
+  for (const spec of opts.routes) register(app, opts.guard, spec, spec.url === '/api/v1/openapi.json' ? document : undefined);
+  return app;
+}
+
+// Principals resolved in onRequest, before the body is read, for the handler to authorize.
+const principals = new WeakMap<FastifyRequest, Principal>();
+
+function register(app: FastifyInstance, guard: Guard, spec: RouteSpec<any, any, any>, document: unknown): void {
+  const routeId = `${spec.method} ${spec.url}`;
+  const isPublic = 'public' in spec.access;
+  app.route({
+    method: spec.method,
+    url: spec.url,
+    config: { routeId, public: isPublic },
+    // Authenticate before the body is read or validated: an anonymous caller learns nothing more.
+    onRequest: isPublic
+      ? []
+      : [
+          async (request) => {
+            principals.set(request, await guard.authenticate(request, routeId));
+          },
+        ],
+    handler: async (request, reply) => {
+      const principal = principals.get(request);
+      if (!isPublic && principal === undefined) throw new Error(`route ${routeId} reached its handler unauthenticated`);
+      const input = {
+        query: parse(spec.query, request.query, 'query'),
+        body: parse(spec.body, request.body, 'body'),
+        params: parse(spec.params, request.params, 'path'),
+      };
+      let ctx: CallContext | undefined;
+      if (principal !== undefined && 'action' in spec.access) {
+        ctx = await guard.authorize(request, principal, spec.access.action, spec.access.resource(input));
+      }
+      if (document !== undefined) return document;
+      const result = await spec.handler(ctx, input, request, reply);
+      return reply.sent ? reply : result;
+    },
+  });
+}
+
+function parse(schema: ZodType | undefined, value: unknown, where: string): any {
+  if (schema === undefined) return undefined;
+  const r = schema.safeParse(value ?? (where === 'body' ? undefined : {}));
+  if (r.success) return r.data;
+  const issues: FieldIssue[] = r.error.issues.map((i) => ({
+    field: i.path.length > 0 ? i.path.map(String).join('.') : where,
+    message: i.message,
+  }));
+  throw invalidInput(issues);
+}
+
+/** The route id (`METHOD /url`) Fastify matched, for logs and tests. */
+export function routeIdOf(request: FastifyRequest): string {
+  return (request.routeOptions.config as { routeId?: string }).routeId ?? `${request.method} ${request.url}`;
+}

@@ -1,0 +1,45 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { WardenError } from '../core/index.js';
+
+/** The one place errors become HTTP responses: `{error: {code, message, issues?, requestId}}`. */
+export function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const e = toWardenError(err);
+  if (e.status >= 500 && e.code !== 'WARDEN_LEDGER_UNAVAILABLE' && e.code !== 'WARDEN_UNAVAILABLE') {
+    request.log.error({ err }, 'request failed');
+  }
+  if (e.retryAfter !== undefined) reply.header('retry-after', String(e.retryAfter));
+  if (e.status === 401) reply.header('www-authenticate', 'Bearer realm="warden"');
+  return reply.status(e.status).send({
+    error: {
+      code: e.code,
+      message: e.status >= 500 && e.code === 'WARDEN_INTERNAL' ? 'internal error' : e.message,
+      ...(e.issues.length > 0 ? { issues: e.issues } : {}),
+      requestId: request.id,
+    },
+  });
+}
+
+function toWardenError(err: unknown): WardenError {
+  if (err instanceof WardenError) return err;
+  const fe = err as Partial<FastifyError>;
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new WardenError('WARDEN_PAYLOAD_TOO_LARGE', 'request body is too large');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new WardenError('WARDEN_BAD_REQUEST', `unsupported content type`, {
+        issues: [{ field: 'content-type', message: 'use application/json' }],
+      });
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new WardenError('WARDEN_BAD_REQUEST', fe.message ?? 'bad request', {
+        issues: [{ field: 'body', message: fe.message ?? 'bad body' }],
+      });
+  }
+  if (fe.statusCode === 400 || err instanceof SyntaxError) {
+    return new WardenError('WARDEN_BAD_REQUEST', `malformed request: ${fe.message}`, {
+      issues: [{ field: 'body', message: fe.message ?? 'malformed' }],
+    });
+  }
+  if (fe.statusCode === 404) return new WardenError('WARDEN_NOT_FOUND', fe.message ?? 'not found');
+  return new WardenError('WARDEN_INTERNAL', 'internal error', { cause: err });
+}

@@ -1,0 +1,46 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodType } from 'zod';
+import type { EventActor } from '../ledger/index.js';
+import type { Principal } from '../identity/index.js';
+import type { ResourceRef } from '../policy/index.js';
+
+/** Who is calling, resolved by the guard before any handler runs. */
+export interface CallContext {
+  readonly principal: Principal;
+  readonly actor: EventActor;
+  readonly requestId: string;
+}
+
+/** The parsed, validated parts of a request. */
+export interface RouteInput<Q, B, P> {
+  readonly query: Q;
+  readonly body: B;
+  readonly params: P;
+}
+
+/**
+ * One API operation. `action` names what the guard authorizes; `public` routes (health, the
+ * OpenAPI document, read-only ledger tiles) are the only ones that skip authentication.
+ */
+export interface RouteSpec<Q = unknown, B = unknown, P = unknown> {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  readonly url: string;
+  readonly summary: string;
+  readonly access: { readonly public: true } | { readonly action: string; readonly resource: (input: RouteInput<Q, B, P>) => ResourceRef };
+  readonly query?: ZodType<Q>;
+  readonly body?: ZodType<B>;
+  readonly params?: ZodType<P>;
+  /** Response media type for the OpenAPI document (JSON unless said). */
+  readonly produces?: string;
+  readonly handler: (
+    ctx: CallContext | undefined,
+    input: RouteInput<Q, B, P>,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ) => Promise<unknown>;
+}
+
+/** Helper that keeps a spec's type parameters inferred. */
+export function route<Q = undefined, B = undefined, P = undefined>(spec: RouteSpec<Q, B, P>): RouteSpec<Q, B, P> {
+  return spec;
+}

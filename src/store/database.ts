@@ -1,0 +1,88 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { Dialect } from './dialect.js';
+import * as initial from './migrations/001-initial.js';
+import type { Database } from './schema.js';
+
+// int8 columns hold sequence numbers and millisecond times, all below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
+
+/** An open database: the Kysely handle and which backend it is. */
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: Dialect;
+  /** The connection string for PostgreSQL (for dedicated sessions such as the integrator's lock), else undefined. */
+  readonly url: string | undefined;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** `postgres://…` for PostgreSQL; otherwise `sqlitePath` is used. */
+  readonly databaseUrl?: string | undefined;
+  readonly sqlitePath?: string;
+  readonly poolSize?: number;
+}
+
+/** Opens the store and brings its schema up to date. */
+export async function openStore(opts: StoreOptions): Promise<Store> {
+  const store = connect(opts);
+  try {
+    await migrate(store);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return store;
+}
+
+function connect(opts: StoreOptions): Store {
+  const url = opts.databaseUrl;
+  if (url !== undefined && url !== '') {
+    if (!/^postgres(ql)?:\/\//.test(url)) {
+      throw new Error(`WARDEN_DATABASE_URL must start with postgres:// (got ${redactUrl(url)})`);
+    }
+    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10 });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { db, dialect: 'postgres', url, close: () => db.destroy() };
+  }
+  const path = opts.sqlitePath;
+  if (path === undefined) throw new Error('either a database URL or a SQLite path is required');
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const sqlite = new SQLite(path);
+  sqlite.pragma('journal_mode = WAL');
+  // NORMAL in WAL mode survives a process crash; only power loss can drop the last commits.
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, dialect: 'sqlite', url: undefined, close: () => db.destroy() };
+}
+
+async function migrate(store: Store): Promise<void> {
+  const migrations: Record<string, Migration> = {
+    '001-initial': { up: (db) => initial.up(db, store.dialect) },
+  };
+  const migrator = new Migrator({
+    db: store.db,
+    provider: { getMigrations: async () => migrations },
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`database migration ${failed} failed: ${String(error)}`, { cause: error });
+  }
+}
+
+/** A URL with its password replaced, safe to print. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<unparseable URL>';
+  }
+}

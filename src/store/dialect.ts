@@ -1,0 +1,2 @@
+/** The two database backends Warden runs on. */
+export type Dialect = 'sqlite' | 'postgres';

@@ -1,0 +1,93 @@
+import type { Generated } from 'kysely';
+
+/** An audit event row. `seq` is null until the integrator gives it a place in the log; `body` is null once purged. */
+export interface LedgerEventTable {
+  pos: Generated<number>;
+  id: string;
+  seq: number | null;
+  body: string | null;
+  time_ms: number;
+  actor_type: string;
+  actor_id: string;
+  action: string;
+  resource_type: string;
+  resource_id: string;
+  outcome: string;
+  project: string | null;
+  purged_at: number | null;
+}
+
+/** Leaf hashes by sequence number: insert-only. */
+export interface LedgerLeafTable {
+  seq: number;
+  hash: Buffer;
+}
+
+/** Hashes at tree level 8·tile_level (tile_level ≥ 1) of completed subtrees: insert-only. */
+export interface LedgerTileHashTable {
+  tile_level: number;
+  idx: number;
+  hash: Buffer;
+}
+
+/** Signed checkpoints, one per integrated batch: insert-only. */
+export interface LedgerCheckpointTable {
+  size: number;
+  note: string;
+  created_ms: number;
+}
+
+/** Legal holds that block retention purges of matching event bodies. */
+export interface LegalHoldTable {
+  id: string;
+  project: string | null;
+  resource_type: string | null;
+  resource_id: string | null;
+  from_ms: number | null;
+  to_ms: number | null;
+  reason: string;
+  created_by: string;
+  created_ms: number;
+  released_ms: number | null;
+  released_by: string | null;
+}
+
+/** Users, groups and service accounts. */
+export interface PrincipalTable {
+  id: string;
+  type: 'user' | 'service' | 'group';
+  name: string;
+  status: 'active' | 'suspended' | 'deactivated';
+  is_admin: number;
+  created_ms: number;
+}
+
+/** API tokens, kept only as SHA-256 of the secret. */
+export interface ApiTokenTable {
+  id: string;
+  principal_id: string;
+  token_sha256: string;
+  description: string;
+  scopes: string;
+  created_ms: number;
+  expires_ms: number | null;
+  last_used_ms: number | null;
+  revoked_ms: number | null;
+}
+
+/** Small deployment-wide facts (bootstrap state). */
+export interface SettingTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  ledger_events: LedgerEventTable;
+  ledger_leaves: LedgerLeafTable;
+  ledger_tile_hashes: LedgerTileHashTable;
+  ledger_checkpoints: LedgerCheckpointTable;
+  legal_holds: LegalHoldTable;
+  principals: PrincipalTable;
+  api_tokens: ApiTokenTable;
+  settings: SettingTable;
+}
