@@ -46,12 +46,18 @@ export async function call(
       ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
     });
   } catch (err) {
-    throw new ApiError(0, 'WARDEN_UNREACHABLE', `cannot reach ${client.url}: ${(err as Error).cause ?? (err as Error).message}`);
+    throw new ApiError(
+      0,
+      'WARDEN_UNREACHABLE',
+      `cannot reach ${client.url}: ${(err as Error).cause ?? (err as Error).message}`,
+    );
   }
   if (res.ok) return res;
   const text = await res.text();
   try {
-    const { error } = JSON.parse(text) as { error: { code: string; message: string; issues?: { field: string; message: string }[] } };
+    const { error } = JSON.parse(text) as {
+      error: { code: string; message: string; issues?: { field: string; message: string }[] };
+    };
     const issues = (error.issues ?? []).map((i) => `\n  ${i.field}: ${i.message}`).join('');
     throw new ApiError(res.status, error.code, `${error.message}${issues}`);
   } catch (err) {
@@ -61,6 +67,11 @@ export async function call(
 }
 
 /** Calls the API and parses its JSON answer. */
-export async function callJson<T>(client: ClientOptions, method: string, path: string, body?: unknown): Promise<T> {
+export async function callJson<T>(
+  client: ClientOptions,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
   return (await (await call(client, method, path, body)).json()) as T;
 }

@@ -5,11 +5,23 @@ import { invalidInput } from '../core/index.js';
 
 /** Every setting, with its environment variable and config-file key (README: Configuration). */
 export const SETTINGS = {
-  dataDir: { env: 'WARDEN_DATA_DIR', help: 'data directory (SQLite database, keys, blobs)', default: './.warden' },
-  databaseUrl: { env: 'WARDEN_DATABASE_URL', help: 'postgres:// URL; unset means embedded SQLite', default: '' },
+  dataDir: {
+    env: 'WARDEN_DATA_DIR',
+    help: 'data directory (SQLite database, keys, blobs)',
+    default: './.warden',
+  },
+  databaseUrl: {
+    env: 'WARDEN_DATABASE_URL',
+    help: 'postgres:// URL; unset means embedded SQLite',
+    default: '',
+  },
   host: { env: 'WARDEN_HOST', help: 'address to listen on', default: '127.0.0.1' },
   port: { env: 'WARDEN_PORT', help: 'port to listen on', default: '8080' },
-  origin: { env: 'WARDEN_ORIGIN', help: 'ledger origin (checkpoint key name), fixed at first start', default: '' },
+  origin: {
+    env: 'WARDEN_ORIGIN',
+    help: 'ledger origin (checkpoint key name), fixed at first start',
+    default: '',
+  },
   bootstrapToken: {
     env: 'WARDEN_BOOTSTRAP_TOKEN',
     help: 'admin token to use at first start instead of a generated one',
@@ -20,9 +32,17 @@ export const SETTINGS = {
     help: 'comma-separated event fields stored only as HMAC (e.g. actor.ip,details.email)',
     default: '',
   },
-  retentionDays: { env: 'WARDEN_RETENTION_DAYS', help: 'purge event bodies older than this (0 keeps all)', default: '0' },
+  retentionDays: {
+    env: 'WARDEN_RETENTION_DAYS',
+    help: 'purge event bodies older than this (0 keeps all)',
+    default: '0',
+  },
   batchSize: { env: 'WARDEN_LEDGER_BATCH_SIZE', help: 'most events integrated per batch', default: '2000' },
-  idleMs: { env: 'WARDEN_LEDGER_IDLE_MS', help: 'integrator poll interval when the queue is empty (ms)', default: '20' },
+  idleMs: {
+    env: 'WARDEN_LEDGER_IDLE_MS',
+    help: 'integrator poll interval when the queue is empty (ms)',
+    default: '20',
+  },
   maxBodyBytes: { env: 'WARDEN_MAX_BODY_BYTES', help: 'largest request body accepted', default: '16777216' },
   logLevel: { env: 'WARDEN_LOG_LEVEL', help: 'fatal|error|warn|info|debug|silent', default: 'info' },
 } as const;

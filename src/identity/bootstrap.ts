@@ -1,4 +1,4 @@
-import { newId, systemClock, type Clock } from '../core/index.js';
+import { type Clock, newId, systemClock } from '../core/index.js';
 import type { Ledger } from '../ledger/index.js';
 import type { Store } from '../store/index.js';
 import { generateToken, tokenDigest } from './tokens.js';
@@ -22,7 +22,11 @@ export async function bootstrap(
   presetToken: string,
   clock: Clock = systemClock,
 ): Promise<BootstrapResult> {
-  const existing = await store.db.selectFrom('principals').select('id').where('name', '=', ADMIN_NAME).executeTakeFirst();
+  const existing = await store.db
+    .selectFrom('principals')
+    .select('id')
+    .where('name', '=', ADMIN_NAME)
+    .executeTakeFirst();
   if (existing !== undefined) return { bootstrapped: false, principalId: existing.id, token: undefined };
   const token = presetToken || generateToken();
   const now = clock.now();
@@ -33,7 +37,14 @@ export async function bootstrap(
     await store.db.transaction().execute(async (trx) => {
       await trx
         .insertInto('principals')
-        .values({ id: principalId, type: 'service', name: ADMIN_NAME, status: 'active', is_admin: 1, created_ms: now })
+        .values({
+          id: principalId,
+          type: 'service',
+          name: ADMIN_NAME,
+          status: 'active',
+          is_admin: 1,
+          created_ms: now,
+        })
         .execute();
       await trx
         .insertInto('api_tokens')
@@ -75,7 +86,11 @@ export async function bootstrap(
     });
   } catch (err) {
     // Another replica bootstrapped at the same moment: theirs stands.
-    const winner = await store.db.selectFrom('principals').select('id').where('name', '=', ADMIN_NAME).executeTakeFirst();
+    const winner = await store.db
+      .selectFrom('principals')
+      .select('id')
+      .where('name', '=', ADMIN_NAME)
+      .executeTakeFirst();
     if (winner !== undefined) return { bootstrapped: false, principalId: winner.id, token: undefined };
     throw err;
   }

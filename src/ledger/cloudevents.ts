@@ -6,7 +6,16 @@ import type { EventActor, EventInput } from './event.js';
 export const MAX_BATCH = 1000;
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
-const CONTEXT = new Set(['specversion', 'id', 'source', 'type', 'datacontenttype', 'dataschema', 'subject', 'time']);
+const CONTEXT = new Set([
+  'specversion',
+  'id',
+  'source',
+  'type',
+  'datacontenttype',
+  'dataschema',
+  'subject',
+  'time',
+]);
 
 const cloudEvent = z
   .object({
@@ -25,14 +34,26 @@ const cloudEvent = z
     data: z.unknown().optional(),
     data_base64: z.string().base64('must be base64').optional(),
   })
-  .catchall(z.union([z.string(), z.number(), z.boolean()], { error: 'extension attributes must be strings, numbers or booleans' }))
+  .catchall(
+    z.union([z.string(), z.number(), z.boolean()], {
+      error: 'extension attributes must be strings, numbers or booleans',
+    }),
+  )
   .superRefine((ev, ctx) => {
     if (ev.data !== undefined && ev.data_base64 !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['data_base64'], message: 'data and data_base64 cannot both be present' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['data_base64'],
+        message: 'data and data_base64 cannot both be present',
+      });
     }
     for (const key of Object.keys(ev)) {
       if (!CONTEXT.has(key) && key !== 'data' && key !== 'data_base64' && !/^[a-z0-9]{1,20}$/.test(key)) {
-        ctx.addIssue({ code: 'custom', path: [key], message: 'attribute names are 1-20 lowercase letters or digits' });
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: 'attribute names are 1-20 lowercase letters or digits',
+        });
       }
     }
   });
@@ -47,9 +68,12 @@ export type CloudEvent = z.infer<typeof cloudEvent>;
 export function parseCloudEvents(body: unknown): CloudEvent[] {
   const batch = Array.isArray(body);
   const items = batch ? body : [body];
-  if (items.length === 0) throw invalidInput([{ field: 'body', message: 'a batch must hold at least one event' }]);
+  if (items.length === 0)
+    throw invalidInput([{ field: 'body', message: 'a batch must hold at least one event' }]);
   if (items.length > MAX_BATCH) {
-    throw invalidInput([{ field: 'body', message: `a batch holds at most ${MAX_BATCH} events, got ${items.length}` }]);
+    throw invalidInput([
+      { field: 'body', message: `a batch holds at most ${MAX_BATCH} events, got ${items.length}` },
+    ]);
   }
   const issues: FieldIssue[] = [];
   const events: CloudEvent[] = [];
@@ -83,6 +107,8 @@ export function cloudEventToInput(ce: CloudEvent, actor: EventActor): EventInput
     resource: { type: 'ExternalEvent', id: `${source}#${id}` },
     outcome: 'succeeded',
     ...(Object.keys(context).length > 0 ? { context } : {}),
-    details: { cloudevent: { specversion: '1.0', id, source, type, ...(subject ? { subject } : {}), ...rest } },
+    details: {
+      cloudevent: { specversion: '1.0', id, source, type, ...(subject ? { subject } : {}), ...rest },
+    },
   };
 }

@@ -76,7 +76,10 @@ export const EXPORT_FILES = {
  * byte; an empty line for a purged entry), `leaf-hashes` (hex, one per line), `checkpoint` (the
  * signed note verbatim), `vkey`, and `range.json` (from, to, size, outside hashes).
  */
-export async function writeExportDir(dir: string, lines: AsyncIterable<ExportHeader | ExportEntry>): Promise<{ entries: number; header: ExportHeader }> {
+export async function writeExportDir(
+  dir: string,
+  lines: AsyncIterable<ExportHeader | ExportEntry>,
+): Promise<{ entries: number; header: ExportHeader }> {
   await mkdir(dir, { recursive: true });
   const entries = createWriteStream(join(dir, EXPORT_FILES.entries));
   const hashes = createWriteStream(join(dir, EXPORT_FILES.leafHashes));
@@ -88,8 +91,9 @@ export async function writeExportDir(dir: string, lines: AsyncIterable<ExportHea
       continue;
     }
     if (header === undefined) throw new Error('export stream did not start with its header');
-    if (line.body !== null && line.body.includes('\n')) throw new Error(`entry ${line.index} holds a raw newline`);
-    if (!entries.write(`${line.body ?? ''}\n`)) await new Promise<void>((r) => entries.once('drain', () => r()));
+    if (line.body?.includes('\n')) throw new Error(`entry ${line.index} holds a raw newline`);
+    if (!entries.write(`${line.body ?? ''}\n`))
+      await new Promise<void>((r) => entries.once('drain', () => r()));
     hashes.write(`${line.leafHash}\n`);
     count++;
   }
@@ -126,8 +130,13 @@ export async function exportSource(dir: string, vkey?: string): Promise<VerifySo
 }
 
 async function* readExportLeaves(dir: string, from: number): AsyncGenerator<VerifyLeaf> {
-  const entries = createInterface({ input: createReadStream(join(dir, EXPORT_FILES.entries), 'utf8'), crlfDelay: Number.POSITIVE_INFINITY });
-  const hashes = createInterface({ input: createReadStream(join(dir, EXPORT_FILES.leafHashes), 'utf8') })[Symbol.asyncIterator]();
+  const entries = createInterface({
+    input: createReadStream(join(dir, EXPORT_FILES.entries), 'utf8'),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
+  const hashes = createInterface({ input: createReadStream(join(dir, EXPORT_FILES.leafHashes), 'utf8') })[
+    Symbol.asyncIterator
+  ]();
   let index = from;
   for await (const body of entries) {
     const h = await hashes.next();

@@ -1,6 +1,13 @@
 export { type CloudEvent, cloudEventToInput, MAX_BATCH, parseCloudEvents } from './cloudevents.js';
 export type { EventActor, EventInput, EventOutcome, LedgerEvent } from './event.js';
-export { type ExportEntry, type ExportHeader, EXPORT_FILES, exportLines, exportSource, writeExportDir } from './export.js';
+export {
+  EXPORT_FILES,
+  type ExportEntry,
+  type ExportHeader,
+  exportLines,
+  exportSource,
+  writeExportDir,
+} from './export.js';
 export { type IntegratedBatch, Integrator } from './integrator.js';
 export { readSignerKeyFile } from './keyfile.js';
 export { type LedgerKeys, loadOrCreateLedgerKeys } from './keys.js';

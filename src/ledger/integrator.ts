@@ -130,7 +130,10 @@ export class Integrator {
       }
     }
     for (let i = 0; i < leaves.length; i += 1000) {
-      await trx.insertInto('ledger_leaves').values(leaves.slice(i, i + 1000)).execute();
+      await trx
+        .insertInto('ledger_leaves')
+        .values(leaves.slice(i, i + 1000))
+        .execute();
     }
     if (tiles.length > 0) await trx.insertInto('ledger_tile_hashes').values(tiles).execute();
     await this.#assignSequence(
@@ -138,7 +141,10 @@ export class Integrator {
       pending.map((r) => Number(r.pos)),
       start,
     );
-    const note = signCheckpoint({ origin: this.#opts.signer.name, size: range.size, root: range.root(), extensions: [] }, this.#opts.signer);
+    const note = signCheckpoint(
+      { origin: this.#opts.signer.name, size: range.size, root: range.root(), extensions: [] },
+      this.#opts.signer,
+    );
     await trx
       .insertInto('ledger_checkpoints')
       .values({ size: range.size, note, created_ms: this.#opts.clock.now() })

@@ -48,7 +48,8 @@ export async function loadOrCreateLedgerKeys(opts: {
     }
   }
   const mode = statSync(opts.hmacKeyFile).mode & 0o077;
-  if (mode !== 0) throw new Error(`${opts.hmacKeyFile} is readable by others; run chmod 600 ${opts.hmacKeyFile}`);
+  if (mode !== 0)
+    throw new Error(`${opts.hmacKeyFile} is readable by others; run chmod 600 ${opts.hmacKeyFile}`);
   const hmacKey = Buffer.from(readFileSync(opts.hmacKeyFile, 'utf8').trim(), 'hex');
   if (hmacKey.length < 32) throw new Error(`${opts.hmacKeyFile} must hold at least 32 bytes of hex`);
   return { signer, verifierKey: verifierKeyOf(signer), hmacKey, created };

@@ -179,9 +179,13 @@ export class Ledger {
       .where('seq', '<', from + width)
       .orderBy('seq')
       .execute();
-    if (rows.length !== width) throw new Error(`ledger store is missing entries in [${from}, ${from + width})`);
+    if (rows.length !== width)
+      throw new Error(`ledger store is missing entries in [${from}, ${from + width})`);
     if (rows.some((r) => r.body === null)) {
-      throw new WardenError('WARDEN_GONE', 'an entry of this tile was purged by retention; its leaf hash remains');
+      throw new WardenError(
+        'WARDEN_GONE',
+        'an entry of this tile was purged by retention; its leaf hash remains',
+      );
     }
     return encodeEntryBundle(rows.map((r) => Buffer.from(r.body as string, 'utf8')));
   }
@@ -193,7 +197,8 @@ export class Ledger {
       .select(['pos', 'id', 'seq', 'body'])
       .orderBy('pos')
       .limit(q.limit + 1);
-    const actor = q.actor !== undefined && this.#sensitive.covers('actor.id') ? this.#sensitive.mask(q.actor) : q.actor;
+    const actor =
+      q.actor !== undefined && this.#sensitive.covers('actor.id') ? this.#sensitive.mask(q.actor) : q.actor;
     if (actor !== undefined) query = query.where('actor_id', '=', actor);
     if (q.actorType !== undefined) query = query.where('actor_type', '=', q.actorType);
     if (q.action !== undefined) query = query.where('action', '=', q.action);
@@ -258,9 +263,13 @@ export class Ledger {
         .executeTakeFirst();
       if (waiting === undefined) return;
       if (Date.now() >= deadline) {
-        throw new WardenError('WARDEN_LEDGER_UNAVAILABLE', 'events are not integrated yet; the integrator is behind', {
-          retryAfter: 1,
-        });
+        throw new WardenError(
+          'WARDEN_LEDGER_UNAVAILABLE',
+          'events are not integrated yet; the integrator is behind',
+          {
+            retryAfter: 1,
+          },
+        );
       }
       await sleep(5);
     }
@@ -270,9 +279,13 @@ export class Ledger {
     const latest = (await this.checkpoint()).size;
     if (size === undefined) return latest;
     if (size < 1 || size > latest) {
-      throw new WardenError('WARDEN_INVALID_INPUT', `${field} must be between 1 and the checkpointed size ${latest}`, {
-        issues: [{ field, message: `must be between 1 and ${latest}` }],
-      });
+      throw new WardenError(
+        'WARDEN_INVALID_INPUT',
+        `${field} must be between 1 and the checkpointed size ${latest}`,
+        {
+          issues: [{ field, message: `must be between 1 and ${latest}` }],
+        },
+      );
     }
     return size;
   }
@@ -281,7 +294,6 @@ export class Ledger {
     return readNodesFrom(storedHashReader(this.#store.db));
   }
 }
-
 
 function toStored(r: { pos: number; id: string; seq: number | null; body: string | null }): StoredEvent {
   return {

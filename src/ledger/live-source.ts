@@ -5,7 +5,11 @@ import type { VerifyLeaf } from './verify.js';
 const CHUNK = 10_000;
 
 /** Every stored leaf with its event body, in index order, read in chunks from `db` (use a snapshot transaction). */
-export async function* storedLeaves(db: Kysely<Database>, from = 0, to = Number.MAX_SAFE_INTEGER): AsyncGenerator<VerifyLeaf> {
+export async function* storedLeaves(
+  db: Kysely<Database>,
+  from = 0,
+  to = Number.MAX_SAFE_INTEGER,
+): AsyncGenerator<VerifyLeaf> {
   let next = from;
   for (;;) {
     const rows = await db

@@ -28,10 +28,10 @@ function checkpointProblem(checkpoint: string): string | undefined {
   return undefined;
 }
 
-/** The tlog-proof text; throws RangeError on an unsafe index, a hash that is not 32 bytes or an empty checkpoint. */
+/** The tlog-proof text; throws RangeError on an unsafe index, a hash not 32 bytes, or a malformed checkpoint. */
 export function formatTlogProof({ index, proof, checkpoint, extra }: TlogProof): string {
   if (!Number.isSafeInteger(index) || index < 0)
-    throw new RangeError(`index must be a non-negative safe integer`);
+    throw new RangeError('index must be a non-negative safe integer');
   proof.forEach((hash, i) => {
     if (hash.length !== 32) throw new RangeError(`proof hash ${i} is ${hash.length} bytes, not 32`);
   });

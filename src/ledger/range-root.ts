@@ -20,7 +20,13 @@ export function outsideNodes(from: number, to: number, size: number): NodeId[] {
 }
 
 /** The root of the tree of `size` from the leaf hashes of [from, to) and `outsideNodes` hashes in order. */
-export function rootFromRange(from: number, to: number, size: number, leaves: readonly Buffer[], outside: readonly Buffer[]): Buffer {
+export function rootFromRange(
+  from: number,
+  to: number,
+  size: number,
+  leaves: readonly Buffer[],
+  outside: readonly Buffer[],
+): Buffer {
   let next = 0;
   const hashOf = (n: NodeId): Buffer => {
     const lo = n.index * 2 ** n.level;
@@ -31,7 +37,10 @@ export function rootFromRange(from: number, to: number, size: number, leaves: re
       return h;
     }
     if (n.level === 0) return leaves[lo - from] as Buffer;
-    return nodeHash(hashOf({ level: n.level - 1, index: n.index * 2 }), hashOf({ level: n.level - 1, index: n.index * 2 + 1 }));
+    return nodeHash(
+      hashOf({ level: n.level - 1, index: n.index * 2 }),
+      hashOf({ level: n.level - 1, index: n.index * 2 + 1 }),
+    );
   };
   const root = hashFold(rangeSubtrees(0, size).map(hashOf));
   if (next !== outside.length) throw new Error('the export holds more outside hashes than its range needs');

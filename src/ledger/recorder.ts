@@ -57,7 +57,12 @@ export class Recorder {
 
   async #prepare(input: EventInput): Promise<RecordedEvent> {
     const now = this.#clock.now();
-    let event: LedgerEvent = this.#sensitive.apply({ v: EVENT_VERSION, id: newId(now), time: rfc3339(now), ...input });
+    let event: LedgerEvent = this.#sensitive.apply({
+      v: EVENT_VERSION,
+      id: newId(now),
+      time: rfc3339(now),
+      ...input,
+    });
     let body = canonicalJson(event);
     if (Buffer.byteLength(body) > MAX_EVENT_BYTES && event.details !== undefined) {
       // Large details move to the blob store; the event keeps their digest.

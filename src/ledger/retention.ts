@@ -41,9 +41,15 @@ export class Retention {
 
   async createHold(actor: EventActor, scope: HoldScope, reason: string): Promise<LegalHold> {
     if (Object.values(scope).every((v) => v === undefined)) {
-      throw new WardenError('WARDEN_INVALID_INPUT', 'a legal hold needs a project, a resource or a time range', {
-        issues: [{ field: 'project', message: 'give at least one of project, resourceType, resourceId, from, to' }],
-      });
+      throw new WardenError(
+        'WARDEN_INVALID_INPUT',
+        'a legal hold needs a project, a resource or a time range',
+        {
+          issues: [
+            { field: 'project', message: 'give at least one of project, resourceType, resourceId, from, to' },
+          ],
+        },
+      );
     }
     if (scope.resourceId !== undefined && scope.resourceType === undefined) {
       throw new WardenError('WARDEN_INVALID_INPUT', 'resourceId needs resourceType', {
@@ -89,7 +95,11 @@ export class Retention {
         .where('released_ms', 'is', null)
         .executeTakeFirst();
       if (res.numUpdatedRows === 0n) {
-        const exists = await trx.selectFrom('legal_holds').select('id').where('id', '=', id).executeTakeFirst();
+        const exists = await trx
+          .selectFrom('legal_holds')
+          .select('id')
+          .where('id', '=', id)
+          .executeTakeFirst();
         throw exists
           ? new WardenError('WARDEN_CONFLICT', `legal hold ${id} is already released`)
           : new WardenError('WARDEN_NOT_FOUND', `legal hold ${id} not found`);
@@ -121,7 +131,9 @@ export class Retention {
     const cutoff = this.#clock.now() - retentionMs;
     let total = 0;
     for (;;) {
-      const n = await this.#store.db.transaction().execute(async (trx) => this.#purgeBatch(trx, actor, cutoff));
+      const n = await this.#store.db
+        .transaction()
+        .execute(async (trx) => this.#purgeBatch(trx, actor, cutoff));
       total += n;
       if (n < PURGE_BATCH) break;
     }
@@ -171,7 +183,9 @@ function heldBy(eb: ExpressionBuilder<Database & { e: Database['ledger_events'] 
     .select(sql`1`.as('one'))
     .where('h.released_ms', 'is', null)
     .where((w) => w.or([w('h.project', 'is', null), w('h.project', '=', w.ref('e.project'))]))
-    .where((w) => w.or([w('h.resource_type', 'is', null), w('h.resource_type', '=', w.ref('e.resource_type'))]))
+    .where((w) =>
+      w.or([w('h.resource_type', 'is', null), w('h.resource_type', '=', w.ref('e.resource_type'))]),
+    )
     .where((w) => w.or([w('h.resource_id', 'is', null), w('h.resource_id', '=', w.ref('e.resource_id'))]))
     .where((w) => w.or([w('h.from_ms', 'is', null), w('h.from_ms', '<=', w.ref('e.time_ms'))]))
     .where((w) => w.or([w('h.to_ms', 'is', null), w('h.to_ms', '>', w.ref('e.time_ms'))]));

@@ -53,7 +53,7 @@ export function readNodesFrom(readStored: ReadStored): ReadNodes {
         const hashes = await readStored(tileLevel, from, to);
         if (hashes.length !== to - from || hashes.some((h) => h.length !== 32)) {
           throw new Error(
-            `stored read at tile level ${tileLevel} [${from}, ${to}) did not return ${to - from} hashes`,
+            `stored read at tile level ${tileLevel} [${from}, ${to}) did not return ${to - from} 32-byte hashes`,
           );
         }
         return hashes;

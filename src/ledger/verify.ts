@@ -55,7 +55,11 @@ export async function verifyLog(src: VerifySource): Promise<VerifyResult> {
     try {
       const parsed = openCheckpoint(cp.note, src.key, src.key.name);
       if (parsed.size !== cp.size) {
-        return fail(prev, 'checkpoint-size', `checkpoint stored for size ${cp.size} says size ${parsed.size}`);
+        return fail(
+          prev,
+          'checkpoint-size',
+          `checkpoint stored for size ${cp.size} says size ${parsed.size}`,
+        );
       }
       checkpoints.push({ size: parsed.size, root: parsed.root, prev });
     } catch (err) {
@@ -74,7 +78,11 @@ export async function verifyLog(src: VerifySource): Promise<VerifyResult> {
       const cp = checkpoints[nextCp];
       if (cp === undefined || cp.size !== size || !whole) continue;
       if (!range.root().equals(cp.root)) {
-        return fail(cp.prev, 'checkpoint-root', `checkpoint of size ${cp.size} does not match the stored entries; first unconfirmed index ${cp.prev}`);
+        return fail(
+          cp.prev,
+          'checkpoint-root',
+          `checkpoint of size ${cp.size} does not match the stored entries; first unconfirmed index ${cp.prev}`,
+        );
       }
     }
     return undefined;
@@ -89,10 +97,18 @@ export async function verifyLog(src: VerifySource): Promise<VerifyResult> {
     if (leaf.body !== null) {
       hash = leafHash(Buffer.from(leaf.body, 'utf8'));
       if (leaf.storedHash !== null && !hash.equals(leaf.storedHash)) {
-        return fail(leaf.index, 'leaf-mismatch', `entry ${leaf.index}: its body does not hash to its stored leaf hash`);
+        return fail(
+          leaf.index,
+          'leaf-mismatch',
+          `entry ${leaf.index}: its body does not hash to its stored leaf hash`,
+        );
       }
     } else if (leaf.bodyExpected || leaf.storedHash === null) {
-      return fail(leaf.index, 'missing-body', `entry ${leaf.index}: the event body is missing and was not purged`);
+      return fail(
+        leaf.index,
+        'missing-body',
+        `entry ${leaf.index}: the event body is missing and was not purged`,
+      );
     } else {
       hash = leaf.storedHash;
       purged++;
@@ -103,7 +119,11 @@ export async function verifyLog(src: VerifySource): Promise<VerifyResult> {
         const stored = src.tileHashes.get(`${node.level / TILE_HEIGHT}/${node.index}`);
         if (stored === undefined || !stored.equals(node.hash)) {
           const first = node.index * 2 ** node.level;
-          return fail(first, 'tile-hash-mismatch', `stored subtree hash at level ${node.level} index ${node.index} is ${stored ? 'wrong' : 'missing'}`);
+          return fail(
+            first,
+            'tile-hash-mismatch',
+            `stored subtree hash at level ${node.level} index ${node.index} is ${stored ? 'wrong' : 'missing'}`,
+          );
         }
       }
       const bad = checkRootsUpTo(range.size);
@@ -127,7 +147,11 @@ export async function verifyLog(src: VerifySource): Promise<VerifyResult> {
       return fail(src.from, 'checkpoint-root', (err as Error).message);
     }
     if (!root.equals(last.root)) {
-      return fail(src.from, 'checkpoint-root', `the entries from ${src.from} do not match the checkpoint of size ${last.size}`);
+      return fail(
+        src.from,
+        'checkpoint-root',
+        `the entries from ${src.from} do not match the checkpoint of size ${last.size}`,
+      );
     }
   }
   src.onProgress?.(expected);

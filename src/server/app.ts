@@ -5,11 +5,11 @@ import type { Principal } from '../identity/index.js';
 import { sendError } from './errors.js';
 import type { Guard } from './guard.js';
 import { openApiDocument } from './openapi.js';
-import type { CallContext, RouteSpec } from './route.js';
+import type { AnyRoute, CallContext } from './route.js';
 
 export interface AppOptions {
   readonly guard: Guard;
-  readonly routes: readonly RouteSpec<any, any, any>[];
+  readonly routes: readonly AnyRoute[];
   readonly maxBodyBytes: number;
   readonly logLevel: string;
 }
@@ -29,18 +29,23 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({
-      error: { code: 'WARDEN_NOT_FOUND', message: `no route ${request.method} ${request.url}`, requestId: request.id },
+      error: {
+        code: 'WARDEN_NOT_FOUND',
+        message: `no route ${request.method} ${request.url}`,
+        requestId: request.id,
+      },
     }),
   );
   const document = openApiDocument(opts.routes);
-  for (const spec of opts.routes) register(app, opts.guard, spec, spec.url === '/api/v1/openapi.json' ? document : undefined);
+  for (const spec of opts.routes)
+    register(app, opts.guard, spec, spec.url === '/api/v1/openapi.json' ? document : undefined);
   return app;
 }
 
 // Principals resolved in onRequest, before the body is read, for the handler to authorize.
 const principals = new WeakMap<FastifyRequest, Principal>();
 
-function register(app: FastifyInstance, guard: Guard, spec: RouteSpec<any, any, any>, document: unknown): void {
+function register(app: FastifyInstance, guard: Guard, spec: AnyRoute, document: unknown): void {
   const routeId = `${spec.method} ${spec.url}`;
   const isPublic = 'public' in spec.access;
   app.route({
@@ -57,7 +62,8 @@ function register(app: FastifyInstance, guard: Guard, spec: RouteSpec<any, any, 
         ],
     handler: async (request, reply) => {
       const principal = principals.get(request);
-      if (!isPublic && principal === undefined) throw new Error(`route ${routeId} reached its handler unauthenticated`);
+      if (!isPublic && principal === undefined)
+        throw new Error(`route ${routeId} reached its handler unauthenticated`);
       const input = {
         query: parse(spec.query, request.query, 'query'),
         body: parse(spec.body, request.body, 'body'),
@@ -74,7 +80,7 @@ function register(app: FastifyInstance, guard: Guard, spec: RouteSpec<any, any, 
   });
 }
 
-function parse(schema: ZodType | undefined, value: unknown, where: string): any {
+function parse(schema: ZodType | undefined, value: unknown, where: string): unknown {
   if (schema === undefined) return undefined;
   const r = schema.safeParse(value ?? (where === 'body' ? undefined : {}));
   if (r.success) return r.data;

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { RouteSpec } from './route.js';
+import type { AnyRoute } from './route.js';
 
 /** The OpenAPI 3.1 document generated from the route table, so it cannot drift from the code. */
-export function openApiDocument(routes: readonly RouteSpec<any, any, any>[]): object {
+export function openApiDocument(routes: readonly AnyRoute[]): object {
   const paths: Record<string, Record<string, object>> = {};
   for (const r of routes) {
     const path = r.url.replace(/:([A-Za-z]+)/g, '{$1}').replace(/\*$/, '{path}');
@@ -14,7 +14,12 @@ export function openApiDocument(routes: readonly RouteSpec<any, any, any>[]): ob
       parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')],
       responses: {
         '200': { description: 'OK', content: { [r.produces ?? 'application/json']: {} } },
-        ...('public' in r.access ? {} : { '401': { $ref: '#/components/responses/Error' }, '403': { $ref: '#/components/responses/Error' } }),
+        ...('public' in r.access
+          ? {}
+          : {
+              '401': { $ref: '#/components/responses/Error' },
+              '403': { $ref: '#/components/responses/Error' },
+            }),
         '400': { $ref: '#/components/responses/Error' },
       },
     };

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodType } from 'zod';
-import type { EventActor } from '../ledger/index.js';
 import type { Principal } from '../identity/index.js';
+import type { EventActor } from '../ledger/index.js';
 import type { ResourceRef } from '../policy/index.js';
 
 /** Who is calling, resolved by the guard before any handler runs. */
@@ -26,7 +26,9 @@ export interface RouteSpec<Q = unknown, B = unknown, P = unknown> {
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   readonly url: string;
   readonly summary: string;
-  readonly access: { readonly public: true } | { readonly action: string; readonly resource: (input: RouteInput<Q, B, P>) => ResourceRef };
+  readonly access:
+    | { readonly public: true }
+    | { readonly action: string; readonly resource: (input: RouteInput<Q, B, P>) => ResourceRef };
   readonly query?: ZodType<Q>;
   readonly body?: ZodType<B>;
   readonly params?: ZodType<P>;
@@ -41,6 +43,12 @@ export interface RouteSpec<Q = unknown, B = unknown, P = unknown> {
 }
 
 /** Helper that keeps a spec's type parameters inferred. */
-export function route<Q = undefined, B = undefined, P = undefined>(spec: RouteSpec<Q, B, P>): RouteSpec<Q, B, P> {
+export function route<Q = undefined, B = undefined, P = undefined>(
+  spec: RouteSpec<Q, B, P>,
+): RouteSpec<Q, B, P> {
   return spec;
 }
+
+/** A route of any input types, as the route table holds them. */
+// biome-ignore lint/suspicious/noExplicitAny: the table mixes routes whose input types differ; each spec is checked where written.
+export type AnyRoute = RouteSpec<any, any, any>;

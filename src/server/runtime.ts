@@ -53,7 +53,14 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
       takeoverMs: 1000,
       onError: (err) => app.log.error({ err }, 'ledger integration failed; retrying'),
     });
-    const ledger = new Ledger({ store, recorder, integrator, key: keys.signer, verifierKey: keys.verifierKey, sensitive });
+    const ledger = new Ledger({
+      store,
+      recorder,
+      integrator,
+      key: keys.signer,
+      verifierKey: keys.verifierKey,
+      sensitive,
+    });
     const retention = new Retention({ store, ledger, clock });
     const guard = new Guard({ store, ledger, clock });
     const routes = allRoutes({ store, ledger, integrator, retention, retentionDays: config.retentionDays });

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 
 /** A non-negative integer given as a query string. */
-export const index = z.coerce.number({ error: 'must be a number' }).int('must be an integer').min(0, 'must be ≥ 0');
+export const index = z.coerce
+  .number({ error: 'must be a number' })
+  .int('must be an integer')
+  .min(0, 'must be ≥ 0');
 
 /** `?wait=integrated` asks to block until the events have sequence numbers. */
 export const wait = z.enum(['integrated'], { error: 'the only value is "integrated"' }).optional();

@@ -1,4 +1,4 @@
+export { BlobStore } from './blobs.js';
 export { openStore, redactUrl, type Store, type StoreOptions } from './database.js';
 export type { Dialect } from './dialect.js';
-export { BlobStore } from './blobs.js';
 export type * from './schema.js';

@@ -543,7 +543,7 @@ describe('readNodesFrom over stored levels', () => {
     await readNodesFrom(readStored)(ids);
     assert.ok(calls.length <= ids.length);
     const short = readNodesFrom(async (_, from, to) => leaves.slice(from, to - 1));
-    await assert.rejects(short([{ level: 1, index: 0 }]), /did not return 2 hashes/);
+    await assert.rejects(short([{ level: 1, index: 0 }]), /did not return 2 32-byte hashes/);
   });
 
   it('stores leaves and every eighth level', () => {

@@ -8,7 +8,9 @@ interface ApiFlags {
 }
 
 function withApi(cmd: Command): Command {
-  return cmd.option('--url <url>', 'server URL (WARDEN_URL)').option('--token <token>', 'API token (WARDEN_TOKEN)');
+  return cmd
+    .option('--url <url>', 'server URL (WARDEN_URL)')
+    .option('--token <token>', 'API token (WARDEN_TOKEN)');
 }
 
 const print = (v: unknown): void => {
@@ -41,9 +43,15 @@ export function apiCommands(program: Command): void {
     async (flags: ApiFlags) => print(await callJson(clientOptions(flags), 'GET', '/api/v1/ledger/info')),
   );
   withApi(
-    ledger.command('proof <eventId>').description('print the C2SP tlog-proof of one event (inclusion in the latest checkpoint)'),
+    ledger
+      .command('proof <eventId>')
+      .description('print the C2SP tlog-proof of one event (inclusion in the latest checkpoint)'),
   ).action(async (eventId: string, flags: ApiFlags) => {
-    const res = await call(clientOptions(flags), 'GET', `/api/v1/audit/events/${encodeURIComponent(eventId)}/proof?wait=integrated`);
+    const res = await call(
+      clientOptions(flags),
+      'GET',
+      `/api/v1/audit/events/${encodeURIComponent(eventId)}/proof?wait=integrated`,
+    );
     process.stdout.write(await res.text());
   });
 
@@ -66,14 +74,28 @@ export function apiCommands(program: Command): void {
     );
     print(await callJson(clientOptions(flags), 'POST', '/api/v1/legal-holds', body));
   });
-  withApi(hold.command('list').description('list active holds').option('--all', 'include released holds')).action(
-    async (flags: ApiFlags & { all?: boolean }) =>
-      print(await callJson(clientOptions(flags), 'GET', `/api/v1/legal-holds?released=${flags.all ? 'include' : 'exclude'}`)),
+  withApi(
+    hold.command('list').description('list active holds').option('--all', 'include released holds'),
+  ).action(async (flags: ApiFlags & { all?: boolean }) =>
+    print(
+      await callJson(
+        clientOptions(flags),
+        'GET',
+        `/api/v1/legal-holds?released=${flags.all ? 'include' : 'exclude'}`,
+      ),
+    ),
   );
   withApi(
-    hold.command('release <id>').description('release a hold').requiredOption('--reason <text>', 'why it is released'),
+    hold
+      .command('release <id>')
+      .description('release a hold')
+      .requiredOption('--reason <text>', 'why it is released'),
   ).action(async (id: string, flags: ApiFlags & { reason: string }) =>
-    print(await callJson(clientOptions(flags), 'POST', `/api/v1/legal-holds/${encodeURIComponent(id)}/release`, { reason: flags.reason })),
+    print(
+      await callJson(clientOptions(flags), 'POST', `/api/v1/legal-holds/${encodeURIComponent(id)}/release`, {
+        reason: flags.reason,
+      }),
+    ),
   );
   withApi(
     ledger

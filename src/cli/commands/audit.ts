@@ -1,5 +1,5 @@
-import { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.js';
 import {
@@ -17,7 +17,7 @@ import {
 } from '../../ledger/index.js';
 import { openStore } from '../../store/index.js';
 import { call, callJson, clientOptions } from '../client.js';
-import { serverOptions, type ServerFlags, settingsFrom } from './server-flags.js';
+import { type ServerFlags, serverOptions, settingsFrom } from './server-flags.js';
 
 interface ApiFlags {
   url?: string;
@@ -31,26 +31,35 @@ export function auditCommand(program: Command): void {
   serverOptions(
     audit
       .command('verify')
-      .description('check every leaf, the tree, every checkpoint signature and their consistency; exit 1 naming the first bad index')
+      .description(
+        'check every leaf, the tree, every checkpoint signature and their consistency; exit 1 naming the first bad index',
+      )
       .option('--export <dir>', 'verify an export directory offline instead of the live store')
-      .option('--vkey <key>', 'verifier key to trust (default: the deployment key, or the export\'s vkey file)')
+      .option(
+        '--vkey <key>',
+        "verifier key to trust (default: the deployment key, or the export's vkey file)",
+      )
       .option('--quiet', 'no progress output'),
   ).action(async (flags: ServerFlags & { export?: string; vkey?: string; quiet?: boolean }) => {
     const progress = flags.quiet ? undefined : (n: number) => process.stderr.write(`\rverified ${n} entries`);
     let result: VerifyResult;
     if (flags.export !== undefined) {
       if (flags.vkey === undefined && !flags.quiet) {
-        process.stderr.write('note: trusting the verifier key inside the export; pass --vkey to pin the real one\n');
+        process.stderr.write(
+          'note: trusting the verifier key inside the export; pass --vkey to pin the real one\n',
+        );
       }
       const src = await exportSource(flags.export, flags.vkey);
       result = await verifyLog({ ...src, ...(progress ? { onProgress: progress } : {}) });
     } else {
       const config = loadConfig(settingsFrom(flags), process.env, flags.config ?? process.env.WARDEN_CONFIG);
       const key =
-        flags.vkey !== undefined
-          ? parseVkey(flags.vkey)
-          : await readSignerKeyFile(config.signingKeyFile);
-      const store = await openStore({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath, poolSize: 1 });
+        flags.vkey !== undefined ? parseVkey(flags.vkey) : await readSignerKeyFile(config.signingKeyFile);
+      const store = await openStore({
+        databaseUrl: config.databaseUrl,
+        sqlitePath: config.sqlitePath,
+        poolSize: 1,
+      });
       try {
         result = await store.db
           .transaction()
@@ -94,12 +103,17 @@ export function auditCommand(program: Command): void {
       if (flags.to !== undefined) q.set('to', flags.to);
       const res = await call(clientOptions(flags), 'GET', `/api/v1/audit/export?${q}`);
       if (res.body === null) throw new Error('the server sent no export');
-      const lines = createInterface({ input: Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), crlfDelay: Number.POSITIVE_INFINITY });
+      const lines = createInterface({
+        input: Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
+        crlfDelay: Number.POSITIVE_INFINITY,
+      });
       async function* parsed() {
         for await (const line of lines) if (line !== '') yield JSON.parse(line) as ExportHeader | ExportEntry;
       }
       const { entries, header } = await writeExportDir(flags.out, parsed());
-      process.stdout.write(`exported ${entries} entries [${header.from}, ${header.to}) of ${header.size} to ${flags.out}\n`);
+      process.stdout.write(
+        `exported ${entries} entries [${header.from}, ${header.to}) of ${header.size} to ${flags.out}\n`,
+      );
     });
 
   audit
@@ -124,13 +138,27 @@ export function auditCommand(program: Command): void {
       let cursor: string | null = null;
       do {
         const q = new URLSearchParams();
-        for (const key of ['actor', 'action', 'resourceType', 'resourceId', 'outcome', 'project', 'since', 'until', 'limit']) {
+        for (const key of [
+          'actor',
+          'action',
+          'resourceType',
+          'resourceId',
+          'outcome',
+          'project',
+          'since',
+          'until',
+          'limit',
+        ]) {
           const v = flags[key];
           if (typeof v === 'string') q.set(names[key] ?? key, v);
         }
         if (flags.wait) q.set('wait', 'integrated');
         if (cursor !== null) q.set('cursor', cursor);
-        const page: { events: unknown[]; next: string | null } = await callJson(client, 'GET', `/api/v1/audit/events?${q}`);
+        const page: { events: unknown[]; next: string | null } = await callJson(
+          client,
+          'GET',
+          `/api/v1/audit/events?${q}`,
+        );
         for (const e of page.events) process.stdout.write(`${JSON.stringify(e)}\n`);
         cursor = page.next;
       } while (flags.all && cursor !== null);

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.js';
-import { redactUrl } from '../../store/index.js';
 import { startRuntime } from '../../server/runtime.js';
-import { serverOptions, type ServerFlags, settingsFrom } from './server-flags.js';
+import { redactUrl } from '../../store/index.js';
+import { type ServerFlags, serverOptions, settingsFrom } from './server-flags.js';
 
 /** `warden serve`: runs the API, gateway, ledger integrator and tiles on one port. */
 export function serveCommand(program: Command): void {
@@ -14,7 +14,11 @@ export function serveCommand(program: Command): void {
       .option('--port <port>', 'port to listen on (WARDEN_PORT)'),
   ).action(async (flags: ServerFlags & { host?: string; port?: string }) => {
     const config = loadConfig(
-      { ...settingsFrom(flags), ...(flags.host ? { host: flags.host } : {}), ...(flags.port ? { port: flags.port } : {}) },
+      {
+        ...settingsFrom(flags),
+        ...(flags.host ? { host: flags.host } : {}),
+        ...(flags.port ? { port: flags.port } : {}),
+      },
       process.env,
       flags.config ?? process.env.WARDEN_CONFIG,
     );

@@ -13,7 +13,10 @@ export function serverOptions(cmd: Command): Command {
   return cmd
     .option('--config <file>', 'JSON config file (WARDEN_CONFIG)')
     .option('--data-dir <dir>', 'data directory (WARDEN_DATA_DIR, default ./.warden)')
-    .option('--database-url <url>', 'PostgreSQL URL (WARDEN_DATABASE_URL); default is SQLite in the data directory');
+    .option(
+      '--database-url <url>',
+      'PostgreSQL URL (WARDEN_DATABASE_URL); default is SQLite in the data directory',
+    );
 }
 
 /** The config overrides the flags give. */

@@ -43,7 +43,10 @@ export function auditRoutes(deps: { ledger: Ledger }) {
           action: 'audit.query',
           resource: { type: 'Ledger', id: ledger.origin },
           outcome: 'succeeded',
-          details: { filters: { ...filters, ...(after !== undefined ? { cursor: after } : {}) }, returned: page.events.length },
+          details: {
+            filters: { ...filters, ...(after !== undefined ? { cursor: after } : {}) },
+            returned: page.events.length,
+          },
           request: { id: ctx!.requestId },
         });
         return { events: page.events, next: page.next === null ? null : String(page.next) };

@@ -19,15 +19,20 @@ export function eventRoutes(deps: { store: Store; ledger: Ledger }) {
       handler: async (ctx, { query, body }, _req, reply) => {
         const events = parseCloudEvents(body);
         const actor = ctx!.actor;
-        const recorded = await deps.store.db
-          .transaction()
-          .execute((trx) => deps.ledger.recordMany(trx, events.map((ce) => cloudEventToInput(ce, actor))));
+        const recorded = await deps.store.db.transaction().execute((trx) =>
+          deps.ledger.recordMany(
+            trx,
+            events.map((ce) => cloudEventToInput(ce, actor)),
+          ),
+        );
         deps.ledger.committed();
         const ids = recorded.map((r) => r.event.id);
         if (query.wait === 'integrated') {
           await deps.ledger.waitIntegrated(WAIT_MS);
           const seqs = await deps.ledger.sequenceNumbers(ids);
-          return reply.status(201).send({ accepted: ids.length, events: ids.map((id) => ({ id, seq: seqs.get(id) ?? null })) });
+          return reply
+            .status(201)
+            .send({ accepted: ids.length, events: ids.map((id) => ({ id, seq: seqs.get(id) ?? null })) });
         }
         return reply.status(202).send({ accepted: ids.length, events: ids.map((id) => ({ id, seq: null })) });
       },

@@ -11,7 +11,8 @@ export function exportRoutes(deps: { store: Store; ledger: Ledger }) {
     route({
       method: 'GET',
       url: '/api/v1/audit/export',
-      summary: 'Stream entries [from, to) as NDJSON: a header (checkpoint, key, outside hashes), then one line per entry',
+      summary:
+        'Stream entries [from, to) as NDJSON: a header (checkpoint, key, outside hashes), then one line per entry',
       access: { action: 'audit.export', resource: () => ({ type: 'Ledger', id: deps.ledger.origin }) },
       query: z.object({ from: index.optional(), to: index.optional() }),
       produces: 'application/x-ndjson',

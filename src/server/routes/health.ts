@@ -23,7 +23,10 @@ export function healthRoutes(deps: { store: Store; integrator: Integrator }) {
           await sql`SELECT 1`.execute(deps.store.db);
           return { status: 'ready', integrator: deps.integrator.isLeader ? 'leader' : 'follower' };
         } catch {
-          return reply.status(503).header('retry-after', '5').send({ status: 'unavailable', reason: 'database' });
+          return reply
+            .status(503)
+            .header('retry-after', '5')
+            .send({ status: 'unavailable', reason: 'database' });
         }
       },
     }),

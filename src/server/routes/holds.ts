@@ -36,13 +36,18 @@ export function holdRoutes(deps: { ledger: Ledger; retention: Retention; retenti
       summary: 'List legal holds',
       access: { action: 'legal_hold.list', resource: () => ({ type: 'Ledger', id: deps.ledger.origin }) },
       query: z.object({ released: z.enum(['include', 'exclude']).default('exclude') }),
-      handler: async (_ctx, { query }) => ({ holds: await retention.listHolds(query.released === 'include') }),
+      handler: async (_ctx, { query }) => ({
+        holds: await retention.listHolds(query.released === 'include'),
+      }),
     }),
     route({
       method: 'POST',
       url: '/api/v1/legal-holds/:id/release',
       summary: 'Release a legal hold',
-      access: { action: 'legal_hold.release', resource: ({ params }) => ({ type: 'LegalHold', id: params.id }) },
+      access: {
+        action: 'legal_hold.release',
+        resource: ({ params }) => ({ type: 'LegalHold', id: params.id }),
+      },
       params: z.object({ id: z.string().min(1).max(64) }),
       body: z.object({ reason }).strict(),
       handler: async (ctx, { params, body }) => retention.releaseHold(ctx!.actor, params.id, body.reason),
@@ -52,10 +57,14 @@ export function holdRoutes(deps: { ledger: Ledger; retention: Retention; retenti
       url: '/api/v1/ledger/retention/run',
       summary: 'Purge event bodies past the retention period now (leaf hashes stay; held events are kept)',
       access: { action: 'ledger.purge', resource: () => ({ type: 'Ledger', id: deps.ledger.origin }) },
-      body: z.object({ olderThanDays: z.number().min(0).optional() }).strict().default({}),
+      body: z
+        .object({ olderThanDays: z.number().min(0).optional() })
+        .strict()
+        .default({}),
       handler: async (ctx, { body }) => {
         const days = body.olderThanDays ?? deps.retentionDays;
-        if (days <= 0 && body.olderThanDays === undefined) return { purged: 0, reason: 'retention is not configured' };
+        if (days <= 0 && body.olderThanDays === undefined)
+          return { purged: 0, reason: 'retention is not configured' };
         return { purged: await retention.purge(ctx!.actor, days * 86_400_000) };
       },
     }),

@@ -1,6 +1,6 @@
 import type { Integrator, Ledger, Retention } from '../../ledger/index.js';
 import type { Store } from '../../store/index.js';
-import type { RouteSpec } from '../route.js';
+import type { AnyRoute } from '../route.js';
 import { auditRoutes } from './audit.js';
 import { eventRoutes } from './events.js';
 import { exportRoutes } from './export.js';
@@ -16,7 +16,7 @@ export function allRoutes(deps: {
   integrator: Integrator;
   retention: Retention;
   retentionDays: number;
-}): RouteSpec<any, any, any>[] {
+}): AnyRoute[] {
   return [
     ...healthRoutes(deps),
     ...openApiRoutes(),

@@ -47,7 +47,10 @@ export function ledgerRoutes(deps: { ledger: Ledger }) {
       access: { public: true },
       produces: 'text/plain',
       handler: async (_ctx, _input, _req, reply) =>
-        reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send((await ledger.checkpoint()).note),
+        reply
+          .type('text/plain; charset=utf-8')
+          .header('cache-control', 'no-store')
+          .send((await ledger.checkpoint()).note),
     }),
     route({
       method: 'GET',
@@ -65,7 +68,9 @@ export function ledgerRoutes(deps: { ledger: Ledger }) {
         }
         const width = tile.width;
         const body =
-          tile.kind === 'entries' ? await ledger.entryBundle(tile.index, width) : await ledger.tile(tile.level, tile.index, width);
+          tile.kind === 'entries'
+            ? await ledger.entryBundle(tile.index, width)
+            : await ledger.tile(tile.level, tile.index, width);
         const immutable = tile.width === TILE_WIDTH;
         return reply
           .type('application/octet-stream')
