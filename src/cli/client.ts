@@ -1,14 +1,42 @@
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+
 /** Where the CLI finds the server and its credential. */
 export interface ClientOptions {
   readonly url: string;
   readonly token: string | undefined;
 }
 
-/** Reads --url/--token or WARDEN_URL/WARDEN_TOKEN. */
+/** Where `warden login` keeps the server URL and session token (mode 0600). */
+export function profilePath(): string {
+  return process.env.WARDEN_PROFILE ?? join(homedir(), '.config', 'warden', 'profile.json');
+}
+
+/** The saved profile, if any. */
+export function readProfile(): { url?: string; token?: string } {
+  try {
+    return JSON.parse(readFileSync(profilePath(), 'utf8')) as { url?: string; token?: string };
+  } catch {
+    return {};
+  }
+}
+
+/** Saves the profile with mode 0600. */
+export function writeProfile(profile: { url: string; token: string }): string {
+  const path = profilePath();
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writeFileSync(path, `${JSON.stringify(profile, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return path;
+}
+
+/** Reads --url/--token, then WARDEN_URL/WARDEN_TOKEN, then the profile written by `warden login`. */
 export function clientOptions(opts: { url?: string; token?: string }): ClientOptions {
+  const profile = readProfile();
   return {
-    url: (opts.url ?? process.env.WARDEN_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, ''),
-    token: opts.token ?? process.env.WARDEN_TOKEN,
+    url: (opts.url ?? process.env.WARDEN_URL ?? profile.url ?? 'http://127.0.0.1:8080').replace(/\/+$/, ''),
+    token: opts.token ?? process.env.WARDEN_TOKEN ?? profile.token,
   };
 }
 
@@ -32,7 +60,7 @@ export async function call(
   contentType = 'application/json',
 ): Promise<Response> {
   if (client.token === undefined || client.token === '') {
-    throw new ApiError(0, 'WARDEN_NO_TOKEN', 'no token: set WARDEN_TOKEN or pass --token');
+    throw new ApiError(0, 'WARDEN_NO_TOKEN', 'no token: run warden login, set WARDEN_TOKEN, or pass --token');
   }
   let res: Response;
   try {

@@ -4,7 +4,9 @@ import { WardenError } from '../core/index.js';
 import { ApiError } from './client.js';
 import { apiCommands } from './commands/api.js';
 import { auditCommand } from './commands/audit.js';
+import { identityCommands } from './commands/identity.js';
 import { initCommand } from './commands/init.js';
+import { policyCommand } from './commands/policy.js';
 import { serveCommand } from './commands/serve.js';
 
 const program = new Command('warden')
@@ -16,7 +18,9 @@ const program = new Command('warden')
 serveCommand(program);
 initCommand(program);
 auditCommand(program);
+policyCommand(program);
 apiCommands(program);
+identityCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -45,6 +45,31 @@ export const SETTINGS = {
   },
   maxBodyBytes: { env: 'WARDEN_MAX_BODY_BYTES', help: 'largest request body accepted', default: '16777216' },
   logLevel: { env: 'WARDEN_LOG_LEVEL', help: 'fatal|error|warn|info|debug|silent', default: 'info' },
+  sessionIdleMinutes: {
+    env: 'WARDEN_SESSION_IDLE_MINUTES',
+    help: 'a session ends after this long unused',
+    default: '30',
+  },
+  sessionMaxHours: {
+    env: 'WARDEN_SESSION_MAX_HOURS',
+    help: 'a session ends this long after sign-in, used or not',
+    default: '12',
+  },
+  trustProxy: {
+    env: 'WARDEN_TRUST_PROXY',
+    help: 'addresses of trusted reverse proxies (comma-separated IPs/CIDRs) whose X-Forwarded-For names the client',
+    default: '',
+  },
+  authFailureLimit: {
+    env: 'WARDEN_AUTH_FAILURE_LIMIT',
+    help: 'failed authentications one source may make in 5 minutes before it gets 429',
+    default: '50',
+  },
+  oidcIssuers: {
+    env: 'WARDEN_OIDC_ISSUERS',
+    help: 'JSON array of trusted OpenID providers (see README: Single sign-on)',
+    default: '[]',
+  },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -70,6 +95,34 @@ const schema = z.object({
   idleMs: z.coerce.number().int().min(1).max(60_000),
   maxBodyBytes: z.coerce.number().int().min(1024),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  sessionIdleMinutes: z.coerce
+    .number()
+    .min(1)
+    .max(24 * 60),
+  sessionMaxHours: z.coerce
+    .number()
+    .min(1)
+    .max(24 * 30),
+  authFailureLimit: z.coerce.number().int().min(1),
+  trustProxy: z.string().transform((s) =>
+    s
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== ''),
+  ),
+  oidcIssuers: z.string().transform((s, ctx) => {
+    try {
+      const v = JSON.parse(s) as unknown;
+      if (!Array.isArray(v)) throw new Error('must be a JSON array');
+      return v as unknown[];
+    } catch (err) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a JSON array of issuer objects: ${(err as Error).message}`,
+      });
+      return z.NEVER;
+    }
+  }),
 });
 
 /** Resolved configuration. */
@@ -93,7 +146,8 @@ export function loadConfig(
   const raw: Record<string, unknown> = {};
   for (const [name, s] of Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]) {
     raw[name] = overrides[name] ?? env[s.env] ?? file[name] ?? s.default;
-    if (Array.isArray(raw[name])) raw[name] = (raw[name] as unknown[]).join(',');
+    if (Array.isArray(raw[name]))
+      raw[name] = name === 'oidcIssuers' ? JSON.stringify(raw[name]) : (raw[name] as unknown[]).join(',');
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {

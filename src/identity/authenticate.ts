@@ -1,61 +1,247 @@
 import type { Kysely } from 'kysely';
 import { constantTimeEqual } from '../core/index.js';
-import type { Database } from '../store/index.js';
-import type { Principal } from './principal.js';
+import type { Database, PrincipalTable } from '../store/index.js';
+import type { CredentialRef, Principal } from './principal.js';
 import { tokenDigest } from './tokens.js';
 
 /** Why a credential was refused; recorded in the ledger, never shown with the secret. */
-export type AuthFailure = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired' | 'inactive';
+export type AuthFailure =
+  | 'missing'
+  | 'malformed'
+  | 'unknown'
+  | 'revoked'
+  | 'expired'
+  | 'inactive'
+  | 'invalid-jwt';
 
-// last_used_ms is refreshed at most this often per token, so reads do not turn into writes.
-const LAST_USED_GRANULARITY_MS = 60_000;
+/** A principal, or why not; `revoked` says which principal or credential was cut off and when. */
+export type AuthResult =
+  | { principal: Principal }
+  | { failure: AuthFailure; detail?: string; revoked?: { subject: string; at: number } };
 
-/** Resolves an `Authorization: Bearer` header to a principal, or says why it cannot. */
+/** A verified OIDC identity (from an ID or access token). */
+export interface FederatedIdentity {
+  readonly issuer: string;
+  readonly subject: string;
+  readonly username: string;
+  readonly email?: string | undefined;
+  readonly groups: readonly string[];
+  readonly mfa: boolean;
+}
+
+/** Resolves a verified OIDC identity to a principal id (provisioning it if so configured), or undefined. */
+export type FederatedResolver = (identity: FederatedIdentity) => Promise<string | undefined>;
+
+/** Verifies a JWT bearer; throws when it is not acceptable. */
+export type JwtVerifier = (jwt: string) => Promise<FederatedIdentity>;
+
+/** What authentication needs beyond the database. */
+export interface AuthenticateDeps {
+  readonly db: Kysely<Database>;
+  readonly now: number;
+  readonly verifyJwt?: JwtVerifier | undefined;
+  readonly resolveFederated?: FederatedResolver | undefined;
+}
+
+// last_used_ms / last_seen_ms are refreshed at most this often, so reads do not all turn into writes.
+const TOUCH_GRANULARITY_MS = 30_000;
+
+/** Resolves an `Authorization: Bearer` header (API token, session, or OIDC JWT) to a principal, or says why not. */
 export async function authenticateBearer(
-  db: Kysely<Database>,
+  deps: AuthenticateDeps,
   header: string | undefined,
-  now: number,
-): Promise<{ principal: Principal } | { failure: AuthFailure }> {
+): Promise<AuthResult> {
   if (header === undefined || header === '') return { failure: 'missing' };
-  const m = /^Bearer ([A-Za-z0-9._~+/=-]{16,512})$/.exec(header);
+  const m = /^Bearer ([A-Za-z0-9._~+/=-]{16,8192})$/.exec(header);
   if (!m?.[1]) return { failure: 'malformed' };
-  const digest = tokenDigest(m[1]);
+  const secret = m[1];
+  if (secret.startsWith('wdn_')) return tokenPrincipal(deps, secret);
+  if (secret.startsWith('wds_')) return sessionPrincipal(deps, secret);
+  if (secret.split('.').length === 3 && deps.verifyJwt && deps.resolveFederated)
+    return jwtPrincipal(deps, secret);
+  return { failure: 'unknown' };
+}
+
+async function tokenPrincipal(deps: AuthenticateDeps, secret: string) {
+  const { db, now } = deps;
+  const digest = tokenDigest(secret);
   const row = await db
-    .selectFrom('api_tokens')
-    .innerJoin('principals', 'principals.id', 'api_tokens.principal_id')
+    .selectFrom('api_tokens as t')
+    .innerJoin('principals as p', 'p.id', 't.principal_id')
     .select([
-      'api_tokens.id as token_id',
-      'api_tokens.token_sha256',
-      'api_tokens.scopes',
-      'api_tokens.expires_ms',
-      'api_tokens.revoked_ms',
-      'api_tokens.last_used_ms',
-      'principals.id as principal_id',
-      'principals.type',
-      'principals.name',
-      'principals.status',
-      'principals.is_admin',
+      't.id',
+      't.token_sha256',
+      't.scopes',
+      't.expires_ms',
+      't.revoked_ms',
+      't.last_used_ms',
+      't.mfa_until_ms',
+      'p.id as pid',
+      'p.type',
+      'p.name',
+      'p.status',
+      'p.attributes',
+      'p.updated_ms',
     ])
-    .where('api_tokens.token_sha256', '=', digest)
+    .select((eb) => eb.selectFrom('authz_epoch').select('epoch').where('id', '=', 1).as('epoch'))
+    .where('t.token_sha256', '=', digest)
     .executeTakeFirst();
   // The lookup is by digest; compare again in constant time so equality never leaks by timing.
-  if (row === undefined || !constantTimeEqual(Buffer.from(row.token_sha256), Buffer.from(digest))) {
-    return { failure: 'unknown' };
+  if (row === undefined || !constantTimeEqual(Buffer.from(row.token_sha256), Buffer.from(digest)))
+    return { failure: 'unknown' as const };
+  if (row.revoked_ms !== null)
+    return {
+      failure: 'revoked' as const,
+      revoked: { subject: `token:${row.id}`, at: Number(row.revoked_ms) },
+    };
+  if (row.expires_ms !== null && Number(row.expires_ms) <= now) return { failure: 'expired' as const };
+  if (row.last_used_ms === null || now - Number(row.last_used_ms) > TOUCH_GRANULARITY_MS) {
+    await db.updateTable('api_tokens').set({ last_used_ms: now }).where('id', '=', row.id).execute();
   }
-  if (row.revoked_ms !== null) return { failure: 'revoked' };
-  if (row.expires_ms !== null && Number(row.expires_ms) <= now) return { failure: 'expired' };
-  if (row.status !== 'active' || row.type === 'group') return { failure: 'inactive' };
-  if (row.last_used_ms === null || now - Number(row.last_used_ms) > LAST_USED_GRANULARITY_MS) {
-    await db.updateTable('api_tokens').set({ last_used_ms: now }).where('id', '=', row.token_id).execute();
+  const mfa = row.mfa_until_ms !== null && Number(row.mfa_until_ms) > now;
+  const owner = {
+    id: row.pid,
+    type: row.type,
+    name: row.name,
+    status: row.status,
+    attributes: row.attributes,
+    updated_ms: row.updated_ms,
+  };
+  return principalOf(
+    db,
+    owner,
+    { kind: 'token', id: row.id },
+    JSON.parse(row.scopes) as string[],
+    mfa,
+    Number(row.epoch),
+    [],
+  );
+}
+
+async function sessionPrincipal(deps: AuthenticateDeps, secret: string) {
+  const { db, now } = deps;
+  const digest = tokenDigest(secret);
+  const row = await db
+    .selectFrom('sessions as s')
+    .select([
+      's.id',
+      's.token_sha256',
+      's.principal_id',
+      's.expires_ms',
+      's.revoked_ms',
+      's.last_seen_ms',
+      's.idle_timeout_ms',
+      's.mfa_until_ms',
+    ])
+    .select((eb) => eb.selectFrom('authz_epoch').select('epoch').where('id', '=', 1).as('epoch'))
+    .where('s.token_sha256', '=', digest)
+    .executeTakeFirst();
+  if (row === undefined || !constantTimeEqual(Buffer.from(row.token_sha256), Buffer.from(digest)))
+    return { failure: 'unknown' as const };
+  if (row.revoked_ms !== null)
+    return {
+      failure: 'revoked' as const,
+      revoked: { subject: `session:${row.id}`, at: Number(row.revoked_ms) },
+    };
+  if (Number(row.expires_ms) <= now || now - Number(row.last_seen_ms) >= Number(row.idle_timeout_ms))
+    return { failure: 'expired' as const };
+  if (now - Number(row.last_seen_ms) > TOUCH_GRANULARITY_MS) {
+    await db.updateTable('sessions').set({ last_seen_ms: now }).where('id', '=', row.id).execute();
   }
+  const mfa = row.mfa_until_ms !== null && Number(row.mfa_until_ms) > now;
+  return principalOf(
+    db,
+    row.principal_id,
+    { kind: 'session', id: row.id },
+    ['*'],
+    mfa,
+    Number(row.epoch),
+    [],
+  );
+}
+
+async function jwtPrincipal(deps: AuthenticateDeps, jwt: string) {
+  let identity: FederatedIdentity;
+  try {
+    identity = await (deps.verifyJwt as JwtVerifier)(jwt);
+  } catch (err) {
+    return { failure: 'invalid-jwt' as const, detail: (err as Error).message };
+  }
+  const id = await (deps.resolveFederated as FederatedResolver)(identity);
+  if (id === undefined)
+    return {
+      failure: 'unknown' as const,
+      detail: `no Warden user for ${identity.issuer} subject ${identity.subject}`,
+    };
+  const claimGroups =
+    identity.groups.length === 0
+      ? []
+      : (
+          await deps.db
+            .selectFrom('principals')
+            .select('id')
+            .where('type', '=', 'group')
+            .where('status', '=', 'active')
+            .where('name', 'in', [...identity.groups])
+            .execute()
+        ).map((r) => r.id);
+  const epoch = Number(
+    (await deps.db.selectFrom('authz_epoch').select('epoch').where('id', '=', 1).executeTakeFirstOrThrow())
+      .epoch,
+  );
+  return principalOf(
+    deps.db,
+    id,
+    { kind: 'oidc', id: `${identity.issuer}#${identity.subject}` },
+    ['*'],
+    identity.mfa,
+    epoch,
+    claimGroups,
+  );
+}
+
+type PrincipalRow = Pick<PrincipalTable, 'id' | 'type' | 'name' | 'status' | 'attributes' | 'updated_ms'>;
+
+/** The principal behind a credential (its row already read, or read here by id) with its active groups. */
+async function principalOf(
+  db: Kysely<Database>,
+  who: string | PrincipalRow,
+  credential: CredentialRef,
+  scopes: string[],
+  mfa: boolean,
+  epoch: number,
+  extraGroups: readonly string[],
+): Promise<AuthResult> {
+  const p =
+    typeof who !== 'string'
+      ? who
+      : await db
+          .selectFrom('principals')
+          .select(['id', 'type', 'name', 'status', 'attributes', 'updated_ms'])
+          .where('id', '=', who)
+          .executeTakeFirst();
+  if (!p || p.type === 'group') return { failure: 'inactive' };
+  if (p.status !== 'active')
+    return { failure: 'inactive', revoked: { subject: `principal:${p.id}`, at: Number(p.updated_ms ?? 0) } };
+  const stored = await db
+    .selectFrom('group_members as m')
+    .innerJoin('principals as g', 'g.id', 'm.group_id')
+    .select('m.group_id')
+    .where('m.member_id', '=', p.id)
+    .where('g.status', '=', 'active')
+    .execute();
+  const groups = [...new Set([...stored.map((r) => r.group_id), ...extraGroups])].sort();
   return {
     principal: Object.freeze({
-      id: row.principal_id,
-      type: row.type,
-      name: row.name,
-      isAdmin: row.is_admin === 1,
-      scopes: Object.freeze(JSON.parse(row.scopes) as string[]),
-      tokenId: row.token_id,
+      id: p.id,
+      type: p.type,
+      name: p.name,
+      scopes: Object.freeze(scopes),
+      credential: Object.freeze(credential),
+      mfa,
+      groups: Object.freeze(groups),
+      attributes: Object.freeze(p.attributes ? JSON.parse(p.attributes) : {}),
+      epoch,
     }),
   };
 }

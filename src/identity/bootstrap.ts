@@ -1,6 +1,6 @@
 import { type Clock, newId, systemClock } from '../core/index.js';
 import type { Ledger } from '../ledger/index.js';
-import type { Store } from '../store/index.js';
+import { bumpAuthzEpoch, type Store } from '../store/index.js';
 import { generateToken, tokenDigest } from './tokens.js';
 
 /** The outcome of first-run bootstrap. `token` is set only when it was generated here (print it once). */
@@ -13,8 +13,8 @@ export interface BootstrapResult {
 const ADMIN_NAME = 'bootstrap-admin';
 
 /**
- * On first start creates the `bootstrap-admin` service account and its token (generated, or
- * `presetToken` for automation), recording both in the ledger in the same transaction.
+ * On first start creates the `bootstrap-admin` service account, its token (generated, or `presetToken`
+ * for automation) and its platform-admin binding, recording all of it in the ledger in the same transaction.
  */
 export async function bootstrap(
   store: Store,
@@ -60,6 +60,25 @@ export async function bootstrap(
           revoked_ms: null,
         })
         .execute();
+      const bindingId = newId(now);
+      await trx
+        .insertInto('role_bindings')
+        .values({
+          id: bindingId,
+          principal_type: 'ServiceAccount',
+          principal_id: principalId,
+          role: 'platform-admin',
+          resource_type: 'Platform',
+          resource_id: 'root',
+          expires_ms: null,
+          reason: 'bootstrap',
+          created_by: 'warden',
+          created_ms: now,
+          revoked_ms: null,
+          revoked_by: null,
+        })
+        .execute();
+      await bumpAuthzEpoch(trx);
       await ledger.recordMany(trx, [
         {
           actor,
@@ -81,6 +100,18 @@ export async function bootstrap(
           resource: { type: 'ApiToken', id: tokenId },
           outcome: 'succeeded',
           details: { principal: principalId, scopes: ['*'], preset: presetToken !== '' },
+        },
+        {
+          actor,
+          action: 'binding.create',
+          resource: { type: 'RoleBinding', id: bindingId },
+          outcome: 'succeeded',
+          details: {
+            role: 'platform-admin',
+            principal: { type: 'ServiceAccount', id: principalId },
+            resource: { type: 'Platform', id: 'root' },
+            reason: 'bootstrap',
+          },
         },
       ]);
     });

@@ -58,7 +58,9 @@ export async function* exportLines(
     outside: outside.map((h) => h.toString('base64')),
   };
   for await (const leaf of storedLeaves(store.db, from, to)) {
-    yield { index: leaf.index, leafHash: (leaf.storedHash as Buffer).toString('hex'), body: leaf.body };
+    if (leaf.storedHash === null)
+      throw new Error(`entry ${leaf.index} has no leaf hash; run warden audit verify`);
+    yield { index: leaf.index, leafHash: leaf.storedHash.toString('hex'), body: leaf.body };
   }
 }
 
@@ -125,7 +127,7 @@ export async function exportSource(dir: string, vkey?: string): Promise<VerifySo
     from: range.from,
     leaves: readExportLeaves(dir, range.from),
     checkpoints: [{ size: range.size, note }],
-    ...(partial ? { outside: range.outside.map((h) => Buffer.from(h, 'base64')) } : {}),
+    ...(partial ? { to: range.to, outside: range.outside.map((h) => Buffer.from(h, 'base64')) } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
+export { type CallScope, currentCallScope, withCallScope } from './call-scope.js';
 export { type CloudEvent, cloudEventToInput, MAX_BATCH, parseCloudEvents } from './cloudevents.js';
-export type { EventActor, EventInput, EventOutcome, LedgerEvent } from './event.js';
+export type { EventActor, EventDecision, EventInput, EventOutcome, LedgerEvent } from './event.js';
 export {
   EXPORT_FILES,
   type ExportEntry,
@@ -13,7 +14,7 @@ export { readSignerKeyFile } from './keyfile.js';
 export { type LedgerKeys, loadOrCreateLedgerKeys } from './keys.js';
 export { AdvisoryLockLeadership, type Leadership, SoleLeadership } from './leadership.js';
 export { type EventQuery, Ledger, type LedgerInfo, type StoredEvent } from './ledger.js';
-export { storedCheckpoints, storedLeaves, storedTileHashes } from './live-source.js';
+export { storedCheckpoints, storedLeaves, storedTileHashes, verifyStore } from './live-source.js';
 export { leafHash, verifyConsistency, verifyInclusion } from './merkle.js';
 export { parseVkey } from './note.js';
 export { parseTlogProof } from './proof-text.js';

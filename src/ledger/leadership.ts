@@ -32,7 +32,17 @@ export class AdvisoryLockLeadership implements Leadership {
   }
 
   async acquire(): Promise<boolean> {
-    if (this.#held) return true;
+    if (this.#held && this.#client !== undefined) {
+      // A silently dead lock session would leave two leaders; a round trip proves the lock still stands.
+      try {
+        await this.#client.query('SELECT 1');
+        return true;
+      } catch {
+        const dead = this.#client;
+        this.#lost(dead);
+        await dead.end().catch(() => {});
+      }
+    }
     if (this.#client === undefined) {
       const client = new pg.Client({ connectionString: this.#url });
       client.on('error', () => this.#lost(client));

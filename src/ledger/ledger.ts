@@ -9,7 +9,7 @@ import type { NoteKey } from './note.js';
 import { formatTlogProof } from './proof-text.js';
 import type { RecordedEvent, Recorder } from './recorder.js';
 import { latestCheckpointNote, storedHashReader } from './repository.js';
-import type { SensitiveFields } from './sensitive.js';
+import { HMAC_PREFIX, type SensitiveFields } from './sensitive.js';
 import { readNodesFrom } from './stored-nodes.js';
 import { encodeEntryBundle, TILE_WIDTH } from './tiles.js';
 
@@ -197,8 +197,11 @@ export class Ledger {
       .select(['pos', 'id', 'seq', 'body'])
       .orderBy('pos')
       .limit(q.limit + 1);
+    // A value already masked (as the audit log shows it) is stored as is, like the recorder leaves it.
     const actor =
-      q.actor !== undefined && this.#sensitive.covers('actor.id') ? this.#sensitive.mask(q.actor) : q.actor;
+      q.actor !== undefined && this.#sensitive.covers('actor.id') && !q.actor.startsWith(HMAC_PREFIX)
+        ? this.#sensitive.mask(q.actor)
+        : q.actor;
     if (actor !== undefined) query = query.where('actor_id', '=', actor);
     if (q.actorType !== undefined) query = query.where('actor_type', '=', q.actorType);
     if (q.action !== undefined) query = query.where('action', '=', q.action);

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { type Clock, canonicalJson, newId, rfc3339, WardenError } from '../core/index.js';
 import type { BlobStore, Database } from '../store/index.js';
+import { currentCallScope } from './call-scope.js';
 import { deepFreeze, EVENT_VERSION, type EventInput, type LedgerEvent, MAX_EVENT_BYTES } from './event.js';
 import type { SensitiveFields } from './sensitive.js';
 
@@ -57,10 +58,17 @@ export class Recorder {
 
   async #prepare(input: EventInput): Promise<RecordedEvent> {
     const now = this.#clock.now();
+    // Events recorded while serving an authorized call carry its decision and request id.
+    const call = currentCallScope();
+    const scoped = {
+      ...(call?.decision && input.outcome !== 'denied' ? { decision: call.decision } : {}),
+      ...(call?.requestId ? { request: { id: call.requestId } } : {}),
+    };
     let event: LedgerEvent = this.#sensitive.apply({
       v: EVENT_VERSION,
       id: newId(now),
       time: rfc3339(now),
+      ...scoped,
       ...input,
     });
     let body = canonicalJson(event);

@@ -9,8 +9,10 @@ export interface VerifyLeaf {
   readonly index: number;
   readonly body: string | null;
   readonly storedHash: Buffer | null;
-  /** False when the event body is missing without having been purged. */
+  /** True when a missing body is an error: the event row is gone or its body was never purged. */
   readonly bodyExpected: boolean;
+  /** True for an event that has a sequence number but no stored leaf (live store only). */
+  readonly noLeaf?: boolean;
 }
 
 /** What went wrong, at the first index it affects. */
@@ -33,6 +35,8 @@ export interface VerifySource {
   readonly key: NoteKey;
   /** First index of the entries (0 for the whole log; more for a partial export). */
   readonly from: number;
+  /** End of the entries, exclusive, for a partial export; by default the size of the last checkpoint. */
+  readonly to?: number;
   readonly leaves: AsyncIterable<VerifyLeaf>;
   /** Signed checkpoints, by ascending size as stored. */
   readonly checkpoints: readonly { readonly size: number; readonly note: string }[];
@@ -93,6 +97,13 @@ export async function verifyLog(src: VerifySource): Promise<VerifyResult> {
         ? fail(expected, 'missing-leaf', `entry ${expected} is missing`)
         : fail(leaf.index, 'unexpected-leaf', `entry ${leaf.index} appears twice or out of order`);
     }
+    if (leaf.noLeaf) {
+      return fail(
+        leaf.index,
+        'missing-leaf',
+        `entry ${leaf.index}: an event has this index but no leaf hash`,
+      );
+    }
     let hash: Buffer;
     if (leaf.body !== null) {
       hash = leafHash(Buffer.from(leaf.body, 'utf8'));
@@ -133,8 +144,10 @@ export async function verifyLog(src: VerifySource): Promise<VerifyResult> {
     if (expected % 100_000 === 0) src.onProgress?.(expected);
   }
   const size = last?.size ?? 0;
-  if (expected < size) {
-    return fail(expected, 'truncated', `the log ends at ${expected} entries but a checkpoint covers ${size}`);
+  const end = src.to ?? size;
+  if (expected < end) {
+    const claim = src.to === undefined ? 'a checkpoint covers' : 'the export range ends at';
+    return fail(expected, 'truncated', `the log ends at ${expected} entries but ${claim} ${end}`);
   }
   if (whole && expected > size) {
     return fail(size, 'unexpected-leaf', `entries from ${size} on are not covered by any signed checkpoint`);

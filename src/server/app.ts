@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ZodType } from 'zod';
 import { type FieldIssue, invalidInput, newId } from '../core/index.js';
 import type { Principal } from '../identity/index.js';
+import { withCallScope } from '../ledger/index.js';
 import { sendError } from './errors.js';
 import type { Guard } from './guard.js';
 import { openApiDocument } from './openapi.js';
@@ -12,9 +13,15 @@ export interface AppOptions {
   readonly routes: readonly AnyRoute[];
   readonly maxBodyBytes: number;
   readonly logLevel: string;
+  /** Reverse proxies whose X-Forwarded-For is believed (so throttles and events see the real client). */
+  readonly trustProxy: readonly string[];
 }
 
-const JSON_TYPES = ['application/cloudevents+json', 'application/cloudevents-batch+json'];
+const JSON_TYPES = [
+  'application/cloudevents+json',
+  'application/cloudevents-batch+json',
+  'application/scim+json',
+];
 
 /** Builds the HTTP server: every route is validated, then authenticated and authorized by the guard. */
 export function buildApp(opts: AppOptions): FastifyInstance {
@@ -24,6 +31,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     genReqId: () => newId(),
     requestIdHeader: false,
     return503OnClosing: true,
+    ...(opts.trustProxy.length > 0 ? { trustProxy: [...opts.trustProxy] } : {}),
   });
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
   app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
@@ -36,10 +44,23 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       },
     }),
   );
+  const registered: string[] = [];
+  registeredByApp.set(app, registered);
+  // Added before any route, so every route Fastify ever holds (HEAD twins and plugins' too) is listed.
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) registered.push(`${method} ${r.url}`);
+  });
   const document = openApiDocument(opts.routes);
   for (const spec of opts.routes)
     register(app, opts.guard, spec, spec.url === '/api/v1/openapi.json' ? document : undefined);
   return app;
+}
+
+const registeredByApp = new WeakMap<FastifyInstance, readonly string[]>();
+
+/** Every `METHOD /url` registered on an app built by buildApp, so tests can prove none skips the guard. */
+export function registeredRoutes(app: FastifyInstance): readonly string[] {
+  return registeredByApp.get(app) ?? [];
 }
 
 // Principals resolved in onRequest, before the body is read, for the handler to authorize.
@@ -74,7 +95,14 @@ function register(app: FastifyInstance, guard: Guard, spec: AnyRoute, document: 
         ctx = await guard.authorize(request, principal, spec.access.action, spec.access.resource(input));
       }
       if (document !== undefined) return document;
-      const result = await spec.handler(ctx, input, request, reply);
+      const decision = ctx && {
+        policies: ctx.decision.policies,
+        reason: ctx.decision.reason,
+        bundle: ctx.decision.bundle,
+      };
+      const result = await withCallScope({ requestId: request.id, ...(decision ? { decision } : {}) }, () =>
+        spec.handler(ctx, input, request, reply),
+      );
       return reply.sent ? reply : result;
     },
   });

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { WardenError } from '../core/index.js';
+import { SCIM_MEDIA_TYPE, scimError } from '../identity/index.js';
 
 /** The one place errors become HTTP responses: `{error: {code, message, issues?, requestId}}`. */
 export function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
@@ -9,14 +10,21 @@ export function sendError(err: unknown, request: FastifyRequest, reply: FastifyR
   }
   if (e.retryAfter !== undefined) reply.header('retry-after', String(e.retryAfter));
   if (e.status === 401) reply.header('www-authenticate', 'Bearer realm="warden"');
-  return reply.status(e.status).send({
-    error: {
-      code: e.code,
-      message: e.status >= 500 && e.code === 'WARDEN_INTERNAL' ? 'internal error' : e.message,
-      ...(e.issues.length > 0 ? { issues: e.issues } : {}),
-      requestId: request.id,
-    },
-  });
+  const message = e.status >= 500 && e.code === 'WARDEN_INTERNAL' ? 'internal error' : e.message;
+  const error = {
+    code: e.code,
+    message,
+    ...(e.issues.length > 0 ? { issues: e.issues } : {}),
+    requestId: request.id,
+  };
+  // SCIM clients read RFC 7644 §3.12 errors; Warden's own `error` member rides along.
+  if (request.url.startsWith('/scim/')) {
+    return reply
+      .status(e.status)
+      .type(`${SCIM_MEDIA_TYPE}; charset=utf-8`)
+      .send({ ...scimError(e, message), error });
+  }
+  return reply.status(e.status).send({ error });
 }
 
 function toWardenError(err: unknown): WardenError {

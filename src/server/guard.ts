@@ -1,38 +1,84 @@
 import type { FastifyRequest } from 'fastify';
 import { type Clock, WardenError } from '../core/index.js';
-import { type AuthFailure, authenticateBearer, type Principal } from '../identity/index.js';
+import {
+  type AuthFailure,
+  authenticateBearer,
+  type FederatedResolver,
+  type JwtVerifier,
+  type Principal,
+  type Throttle,
+} from '../identity/index.js';
 import type { EventActor, Ledger } from '../ledger/index.js';
-import { authorize, type ResourceRef } from '../policy/index.js';
+import type { Authorizer, EntityRef } from '../policy/index.js';
 import type { Store } from '../store/index.js';
+import type { Metrics } from './metrics.js';
 import type { CallContext } from './route.js';
+
+/** Header naming why the caller wants the data (checked against datasets' allowed purposes). */
+export const PURPOSE_HEADER = 'x-warden-purpose';
 
 /**
  * The one path every non-public route takes: authenticate the bearer credential, then authorize the
- * route's action on its resource. Both refusals are recorded in the ledger before the caller hears of them.
+ * route's action on its resource through the Authorizer. Both refusals are recorded in the ledger
+ * before the caller hears of them; repeated failures from one source are slowed (429).
  */
 export class Guard {
   readonly #store: Store;
   readonly #ledger: Ledger;
   readonly #clock: Clock;
+  readonly #authorizer: Authorizer;
+  readonly #throttle: Throttle;
+  readonly #verifyJwt: JwtVerifier | undefined;
+  readonly #resolveFederated: FederatedResolver | undefined;
+  readonly #metrics: Metrics;
 
-  constructor(deps: { store: Store; ledger: Ledger; clock: Clock }) {
+  constructor(deps: {
+    metrics: Metrics;
+    store: Store;
+    ledger: Ledger;
+    clock: Clock;
+    authorizer: Authorizer;
+    throttle: Throttle;
+    verifyJwt?: JwtVerifier | undefined;
+    resolveFederated?: FederatedResolver | undefined;
+  }) {
     this.#store = deps.store;
     this.#ledger = deps.ledger;
     this.#clock = deps.clock;
+    this.#authorizer = deps.authorizer;
+    this.#throttle = deps.throttle;
+    this.#verifyJwt = deps.verifyJwt;
+    this.#resolveFederated = deps.resolveFederated;
+    this.#metrics = deps.metrics;
   }
 
-  /** Resolves the caller or throws 401 after recording the failed attempt. */
+  /** Resolves the caller or throws 401 (429 when its source keeps failing) after recording the attempt. */
   async authenticate(request: FastifyRequest, routeId: string): Promise<Principal> {
-    const result = await authenticateBearer(this.#store.db, request.headers.authorization, this.#clock.now());
-    if ('principal' in result) return result.principal;
-    await this.#ledger.recordAlone({
-      actor: { type: 'anonymous', id: 'anonymous', ...clientFacts(request) },
-      action: 'auth.authenticate',
-      resource: { type: 'Route', id: routeId },
-      outcome: 'denied',
-      decision: { policies: [], reason: failureReason(result.failure) },
-      request: { id: request.id },
-    });
+    const source = `ip:${request.ip}`;
+    const wait = this.#throttle.retryAfter(source);
+    if (wait > 0) {
+      await this.#recordFailure(request, routeId, 'too many failed authentications from this source');
+      throw new WardenError('WARDEN_RATE_LIMITED', 'too many failed authentications; try again later', {
+        retryAfter: wait,
+      });
+    }
+    const result = await authenticateBearer(
+      {
+        db: this.#store.db,
+        now: this.#clock.now(),
+        verifyJwt: this.#verifyJwt,
+        resolveFederated: this.#resolveFederated,
+      },
+      request.headers.authorization,
+    );
+    if ('principal' in result) {
+      return result.principal;
+    }
+    this.#metrics.authFailures.inc({ reason: result.failure });
+    if (result.revoked)
+      this.#metrics.observeRevocation(result.revoked.subject, result.revoked.at, this.#clock.now());
+    if (result.failure !== 'missing') this.#throttle.fail(source);
+    await this.#recordFailure(request, routeId, failureReason(result.failure), result.detail);
     throw new WardenError('WARDEN_UNAUTHENTICATED', failureReason(result.failure));
   }
 
@@ -41,27 +87,52 @@ export class Guard {
     request: FastifyRequest,
     principal: Principal,
     action: string,
-    resource: ResourceRef,
+    resource: EntityRef,
   ): Promise<CallContext> {
-    const actor = actorOf(principal, request);
-    const decision = authorize(principal, action, resource);
+    const actor: EventActor = {
+      type: principal.type,
+      id: principal.id,
+      ...clientFacts(request),
+      mfa: principal.mfa,
+    };
+    const purpose = request.headers[PURPOSE_HEADER];
+    const decision = await this.#authorizer.decide(principal, action, resource, {
+      sourceIp: request.ip,
+      ...(typeof purpose === 'string' && purpose !== '' ? { purpose } : {}),
+    });
+    this.#metrics.decisions.inc({ outcome: decision.allowed ? 'allow' : 'deny' });
     if (!decision.allowed) {
+      if (decision.errors.length > 0)
+        request.log.warn({ action, resource, errors: decision.errors }, 'policy evaluation error: denied');
       await this.#ledger.recordAlone({
         actor,
         action,
         resource,
         outcome: 'denied',
-        decision: { policies: decision.policies, reason: decision.reason },
+        decision: { policies: decision.policies, reason: decision.reason, bundle: decision.bundle },
         request: { id: request.id },
       });
       throw new WardenError('WARDEN_FORBIDDEN', `forbidden: ${decision.reason}`);
     }
-    return { principal, actor, requestId: request.id };
+    return { principal, actor, requestId: request.id, decision };
   }
-}
 
-function actorOf(principal: Principal, request: FastifyRequest): EventActor {
-  return { type: principal.type, id: principal.id, ...clientFacts(request) };
+  async #recordFailure(
+    request: FastifyRequest,
+    routeId: string,
+    reason: string,
+    detail?: string,
+  ): Promise<void> {
+    await this.#ledger.recordAlone({
+      actor: { type: 'anonymous', id: 'anonymous', ...clientFacts(request) },
+      action: 'auth.authenticate',
+      resource: { type: 'Route', id: routeId },
+      outcome: 'denied',
+      decision: { policies: [], reason },
+      ...(detail ? { details: { detail } } : {}),
+      request: { id: request.id },
+    });
+  }
 }
 
 function clientFacts(request: FastifyRequest): Pick<EventActor, 'ip' | 'userAgent' | 'via'> {
@@ -87,5 +158,7 @@ function failureReason(failure: AuthFailure): string {
       return 'the token has expired';
     case 'inactive':
       return 'the principal is not active';
+    case 'invalid-jwt':
+      return 'the JWT was not accepted';
   }
 }

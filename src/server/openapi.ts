@@ -11,7 +11,14 @@ export function openApiDocument(routes: readonly AnyRoute[]): object {
       operationId: `${r.method.toLowerCase()}${path.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,
       security: 'public' in r.access ? [] : [{ bearer: [] }],
       'x-warden-action': 'action' in r.access ? r.access.action : null,
-      parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')],
+      parameters: [
+        // OpenAPI requires every path template, the `*` tail's `{path}` too, to be a declared parameter.
+        ...(r.url.endsWith('*')
+          ? [{ name: 'path', in: 'path', required: true, schema: { type: 'string' } }]
+          : []),
+        ...parameters(r.params, 'path'),
+        ...parameters(r.query, 'query'),
+      ],
       responses: {
         '200': { description: 'OK', content: { [r.produces ?? 'application/json']: {} } },
         ...('public' in r.access

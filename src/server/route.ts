@@ -2,13 +2,15 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodType } from 'zod';
 import type { Principal } from '../identity/index.js';
 import type { EventActor } from '../ledger/index.js';
-import type { ResourceRef } from '../policy/index.js';
+import type { EntityRef, PolicyDecision } from '../policy/index.js';
 
 /** Who is calling, resolved by the guard before any handler runs. */
 export interface CallContext {
   readonly principal: Principal;
   readonly actor: EventActor;
   readonly requestId: string;
+  /** The decision that allowed this call (its policies go into the call's events). */
+  readonly decision: PolicyDecision;
 }
 
 /** The parsed, validated parts of a request. */
@@ -28,7 +30,7 @@ export interface RouteSpec<Q = unknown, B = unknown, P = unknown> {
   readonly summary: string;
   readonly access:
     | { readonly public: true }
-    | { readonly action: string; readonly resource: (input: RouteInput<Q, B, P>) => ResourceRef };
+    | { readonly action: string; readonly resource: (input: RouteInput<Q, B, P>) => EntityRef };
   readonly query?: ZodType<Q>;
   readonly body?: ZodType<B>;
   readonly params?: ZodType<P>;

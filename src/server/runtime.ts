@@ -1,7 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.js';
 import { type Clock, systemClock } from '../core/index.js';
-import { type BootstrapResult, bootstrap } from '../identity/index.js';
+import {
+  type BootstrapResult,
+  bootstrap,
+  Credentials,
+  Directory,
+  Federation,
+  LocalLogin,
+  parseIssuers,
+  SecretBox,
+  Throttle,
+} from '../identity/index.js';
 import {
   AdvisoryLockLeadership,
   Integrator,
@@ -12,19 +22,29 @@ import {
   SensitiveFields,
   SoleLeadership,
 } from '../ledger/index.js';
+import { Authorizer, Bindings } from '../policy/index.js';
 import { BlobStore, openStore, type Store } from '../store/index.js';
 import { buildApp } from './app.js';
 import { Guard } from './guard.js';
+import { Metrics } from './metrics.js';
+import type { AnyRoute } from './route.js';
 import { allRoutes } from './routes/index.js';
 
-/** A running Warden: the store, the ledger and its integrator, the HTTP app. */
+/** A running Warden: the store, the ledger and its integrator, identity, policy, the HTTP app. */
 export interface Runtime {
   readonly config: Config;
   readonly store: Store;
   readonly ledger: Ledger;
   readonly integrator: Integrator;
   readonly retention: Retention;
+  readonly directory: Directory;
+  readonly credentials: Credentials;
+  readonly authorizer: Authorizer;
+  readonly bindings: Bindings;
+  readonly metrics: Metrics;
   readonly app: FastifyInstance;
+  /** The route table the app serves. */
+  readonly routes: readonly AnyRoute[];
   readonly bootstrap: BootstrapResult;
   /** Stops accepting, drains requests, integrates what is pending (signing a final checkpoint), closes. */
   close(): Promise<void>;
@@ -62,9 +82,71 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
       sensitive,
     });
     const retention = new Retention({ store, ledger, clock });
-    const guard = new Guard({ store, ledger, clock });
-    const routes = allRoutes({ store, ledger, integrator, retention, retentionDays: config.retentionDays });
-    const app = buildApp({ guard, routes, maxBodyBytes: config.maxBodyBytes, logLevel: config.logLevel });
+    const directory = new Directory({ store, ledger, clock });
+    const credentials = new Credentials({ store, ledger, clock });
+    const authorizer = new Authorizer({ store, ledger, clock });
+    const bindings = new Bindings({ store, ledger, clock });
+    const now = () => clock.now();
+    const throttle = {
+      ip: new Throttle({ failures: config.authFailureLimit, windowMs: 5 * 60_000 }, now),
+      account: new Throttle({ failures: 5, windowMs: 15 * 60_000 }, now),
+    };
+    const sessions = {
+      idleTimeoutMs: config.sessionIdleMinutes * 60_000,
+      absoluteTimeoutMs: config.sessionMaxHours * 3_600_000,
+    };
+    const federation = new Federation({
+      issuers: parseIssuers(config.oidcIssuers),
+      store,
+      directory,
+      box: new SecretBox(keys.hmacKey, 'warden oidc login state'),
+      clock,
+    });
+    const login = new LocalLogin({
+      store,
+      ledger,
+      clock,
+      directory,
+      credentials,
+      box: new SecretBox(keys.hmacKey, 'warden totp seeds'),
+      sessions,
+      issuer: 'Warden',
+    });
+    const metrics = new Metrics();
+    const guard = new Guard({
+      metrics,
+      store,
+      ledger,
+      clock,
+      authorizer,
+      throttle: throttle.ip,
+      ...(federation.enabled
+        ? { verifyJwt: federation.verifyJwt, resolveFederated: federation.resolve }
+        : {}),
+    });
+    const routes = allRoutes({
+      store,
+      ledger,
+      integrator,
+      retention,
+      retentionDays: config.retentionDays,
+      directory,
+      credentials,
+      authorizer,
+      bindings,
+      login,
+      federation,
+      sessions,
+      throttle,
+      metrics,
+    });
+    const app = buildApp({
+      guard,
+      routes,
+      maxBodyBytes: config.maxBodyBytes,
+      trustProxy: config.trustProxy,
+      logLevel: config.logLevel,
+    });
     const boot = await bootstrap(store, ledger, config.bootstrapToken, clock);
     integrator.start();
     const retentionTimer =
@@ -84,7 +166,13 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
       ledger,
       integrator,
       retention,
+      directory,
+      credentials,
+      authorizer,
+      bindings,
+      metrics,
       app,
+      routes,
       bootstrap: boot,
       close: () => {
         closing ??= (async () => {

@@ -5,6 +5,7 @@ import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect } from
 import pg from 'pg';
 import type { Dialect } from './dialect.js';
 import * as initial from './migrations/001-initial.js';
+import * as identity from './migrations/002-identity.js';
 import type { Database } from './schema.js';
 
 // int8 columns hold sequence numbers and millisecond times, all below 2^53.
@@ -45,6 +46,9 @@ function connect(opts: StoreOptions): Store {
       throw new Error(`WARDEN_DATABASE_URL must start with postgres:// (got ${redactUrl(url)})`);
     }
     const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10 });
+    // An idle connection the server ends (restart, failover, pg_terminate_backend) is already dropped by
+    // the pool and replaced on the next query; unhandled, its 'error' event would crash the process.
+    pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: 'postgres', url, close: () => db.destroy() };
   }
@@ -64,6 +68,7 @@ function connect(opts: StoreOptions): Store {
 async function migrate(store: Store): Promise<void> {
   const migrations: Record<string, Migration> = {
     '001-initial': { up: (db) => initial.up(db, store.dialect) },
+    '002-identity': { up: (db) => identity.up(db, store.dialect) },
   };
   const migrator = new Migrator({
     db: store.db,

@@ -60,6 +60,20 @@ export interface PrincipalTable {
   status: 'active' | 'suspended' | 'deactivated';
   is_admin: number;
   created_ms: number;
+  display_name: string | null;
+  email: string | null;
+  /** SCIM externalId. */
+  external_id: string | null;
+  /** OIDC issuer and subject, for federated users. */
+  issuer: string | null;
+  subject: string | null;
+  password_hash: string | null;
+  /** TOTP seed sealed with the deployment key. */
+  totp_secret: string | null;
+  totp_last_step: number | null;
+  /** JSON object of attributes the policy sees. */
+  attributes: string | null;
+  updated_ms: number | null;
 }
 
 /** API tokens, kept only as SHA-256 of the secret. */
@@ -73,6 +87,58 @@ export interface ApiTokenTable {
   expires_ms: number | null;
   last_used_ms: number | null;
   revoked_ms: number | null;
+  mfa_until_ms: number | null;
+}
+
+/** Group membership (groups are principals of type `group`). */
+export interface GroupMemberTable {
+  group_id: string;
+  member_id: string;
+}
+
+/** Interactive sessions, kept only as SHA-256 of the session secret. */
+export interface SessionTable {
+  id: string;
+  principal_id: string;
+  token_sha256: string;
+  method: string;
+  created_ms: number;
+  last_seen_ms: number;
+  idle_timeout_ms: number;
+  expires_ms: number;
+  mfa_until_ms: number | null;
+  revoked_ms: number | null;
+}
+
+/** A role granted to a principal or group on a resource, optionally until a time. */
+export interface RoleBindingTable {
+  id: string;
+  principal_type: string;
+  principal_id: string;
+  role: string;
+  resource_type: string;
+  resource_id: string;
+  expires_ms: number | null;
+  reason: string | null;
+  created_by: string;
+  created_ms: number;
+  revoked_ms: number | null;
+  revoked_by: string | null;
+}
+
+/** Every applied policy bundle; the highest version is active. */
+export interface PolicyBundleTable {
+  version: number;
+  hash: string;
+  files: string;
+  applied_by: string;
+  applied_ms: number;
+}
+
+/** A counter bumped by every change that can alter a decision; replicas drop caches when it moves. */
+export interface AuthzEpochTable {
+  id: number;
+  epoch: number;
 }
 
 /** Small deployment-wide facts (bootstrap state). */
@@ -90,4 +156,9 @@ export interface Database {
   principals: PrincipalTable;
   api_tokens: ApiTokenTable;
   settings: SettingTable;
+  group_members: GroupMemberTable;
+  sessions: SessionTable;
+  role_bindings: RoleBindingTable;
+  policy_bundles: PolicyBundleTable;
+  authz_epoch: AuthzEpochTable;
 }

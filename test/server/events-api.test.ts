@@ -45,6 +45,10 @@ for (const dialect of await backends()) {
       assert.equal(ev.event.actor.id, s.rt.bootstrap.principalId);
       assert.equal(ev.event.details.cloudevent.subject, 'model/7');
       assert.equal(ev.seq, seqs[1]);
+      // The event carries the decision that allowed the call: deciding policy, bundle hash, request id.
+      assert.deepEqual(ev.event.decision.policies, ['role:platform-admin']);
+      assert.match(ev.event.decision.bundle, /^[0-9a-f]{64}$/);
+      assert.equal(typeof ev.event.request.id, 'string');
     });
 
     it('rejects bad input with 400 naming the field and writes nothing', async () => {

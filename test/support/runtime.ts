@@ -45,6 +45,8 @@ export async function testServer(
       bootstrapToken: TEST_TOKEN,
       logLevel: 'silent',
       idleMs: 5,
+      // Sweeps make thousands of failed authentications from one source; brute-force tests set it low.
+      authFailureLimit: '1000000',
       ...settings,
     },
     {},

@@ -8,11 +8,9 @@ import {
   exportSource,
   parseVkey,
   readSignerKeyFile,
-  storedCheckpoints,
-  storedLeaves,
-  storedTileHashes,
   type VerifyResult,
   verifyLog,
+  verifyStore,
   writeExportDir,
 } from '../../ledger/index.js';
 import { openStore } from '../../store/index.js';
@@ -61,19 +59,7 @@ export function auditCommand(program: Command): void {
         poolSize: 1,
       });
       try {
-        result = await store.db
-          .transaction()
-          .setIsolationLevel('repeatable read')
-          .execute(async (trx) =>
-            verifyLog({
-              key,
-              from: 0,
-              leaves: storedLeaves(trx),
-              checkpoints: await storedCheckpoints(trx),
-              tileHashes: await storedTileHashes(trx),
-              ...(progress ? { onProgress: progress } : {}),
-            }),
-          );
+        result = await verifyStore(store.db, key, progress);
       } finally {
         await store.close();
       }

@@ -1,13 +1,29 @@
+import type {
+  Credentials,
+  Directory,
+  Federation,
+  LocalLogin,
+  SessionPolicy,
+  Throttle,
+} from '../../identity/index.js';
 import type { Integrator, Ledger, Retention } from '../../ledger/index.js';
+import type { Authorizer, Bindings } from '../../policy/index.js';
 import type { Store } from '../../store/index.js';
+import type { Metrics } from '../metrics.js';
 import type { AnyRoute } from '../route.js';
+import { accessRoutes } from './access.js';
 import { auditRoutes } from './audit.js';
+import { authRoutes } from './auth.js';
 import { eventRoutes } from './events.js';
 import { exportRoutes } from './export.js';
 import { healthRoutes } from './health.js';
 import { holdRoutes } from './holds.js';
 import { ledgerRoutes } from './ledger.js';
+import { metricsRoutes } from './metrics.js';
 import { openApiRoutes } from './openapi.js';
+import { policyRoutes } from './policy.js';
+import { principalRoutes } from './principals.js';
+import { scimRoutes } from './scim.js';
 
 /** Every route Warden serves. Public ones say `access: {public: true}`; all others pass the guard. */
 export function allRoutes(deps: {
@@ -16,6 +32,15 @@ export function allRoutes(deps: {
   integrator: Integrator;
   retention: Retention;
   retentionDays: number;
+  directory: Directory;
+  credentials: Credentials;
+  authorizer: Authorizer;
+  bindings: Bindings;
+  login: LocalLogin;
+  federation: Federation;
+  sessions: SessionPolicy;
+  throttle: { ip: Throttle; account: Throttle };
+  metrics: Metrics;
 }): AnyRoute[] {
   return [
     ...healthRoutes(deps),
@@ -25,5 +50,11 @@ export function allRoutes(deps: {
     ...exportRoutes(deps),
     ...ledgerRoutes(deps),
     ...holdRoutes(deps),
+    ...authRoutes(deps),
+    ...principalRoutes(deps),
+    ...scimRoutes(deps),
+    ...accessRoutes(deps),
+    ...policyRoutes(deps),
+    ...metricsRoutes(deps),
   ];
 }

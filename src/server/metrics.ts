@@ -1,0 +1,36 @@
+import { Counter, Histogram, Registry } from 'prom-client';
+
+/** Warden's Prometheus metrics, in a registry of their own (served at /metrics). */
+export class Metrics {
+  readonly registry = new Registry();
+  /** Decisions by outcome. */
+  readonly decisions = new Counter({
+    name: 'warden_decisions_total',
+    help: 'Authorization decisions',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  /** Failed authentications by reason. */
+  readonly authFailures = new Counter({
+    name: 'warden_auth_failures_total',
+    help: 'Failed authentications',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  /** Seconds from a deactivation or revocation to the first request it refused (per replica). */
+  readonly revocationSeconds = new Histogram({
+    name: 'warden_revocation_seconds',
+    help: 'Time from deactivating a principal (e.g. by SCIM) or revoking a credential to the first request refused because of it',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly #seen = new Set<string>();
+
+  /** Observes a refusal caused by a revocation at `revokedAt`, once per revoked subject. */
+  observeRevocation(subject: string, revokedAt: number, now: number): void {
+    if (this.#seen.has(subject)) return;
+    if (this.#seen.size > 100_000) this.#seen.clear();
+    this.#seen.add(subject);
+    this.revocationSeconds.observe(Math.max(0, now - revokedAt) / 1000);
+  }
+}
