@@ -132,6 +132,7 @@ async function sessionPrincipal(deps: AuthenticateDeps, secret: string) {
       's.last_seen_ms',
       's.idle_timeout_ms',
       's.mfa_until_ms',
+      's.claim_groups',
     ])
     .select((eb) => eb.selectFrom('authz_epoch').select('epoch').where('id', '=', 1).as('epoch'))
     .where('s.token_sha256', '=', digest)
@@ -149,6 +150,7 @@ async function sessionPrincipal(deps: AuthenticateDeps, secret: string) {
     await db.updateTable('sessions').set({ last_seen_ms: now }).where('id', '=', row.id).execute();
   }
   const mfa = row.mfa_until_ms !== null && Number(row.mfa_until_ms) > now;
+  const claimed = row.claim_groups ? await groupIdsNamed(db, JSON.parse(row.claim_groups) as string[]) : [];
   return principalOf(
     db,
     row.principal_id,
@@ -156,7 +158,7 @@ async function sessionPrincipal(deps: AuthenticateDeps, secret: string) {
     ['*'],
     mfa,
     Number(row.epoch),
-    [],
+    claimed,
   );
 }
 
@@ -173,18 +175,7 @@ async function jwtPrincipal(deps: AuthenticateDeps, jwt: string) {
       failure: 'unknown' as const,
       detail: `no Warden user for ${identity.issuer} subject ${identity.subject}`,
     };
-  const claimGroups =
-    identity.groups.length === 0
-      ? []
-      : (
-          await deps.db
-            .selectFrom('principals')
-            .select('id')
-            .where('type', '=', 'group')
-            .where('status', '=', 'active')
-            .where('name', 'in', [...identity.groups])
-            .execute()
-        ).map((r) => r.id);
+  const claimGroups = await groupIdsNamed(deps.db, identity.groups);
   const epoch = Number(
     (await deps.db.selectFrom('authz_epoch').select('epoch').where('id', '=', 1).executeTakeFirstOrThrow())
       .epoch,
@@ -244,4 +235,17 @@ async function principalOf(
       epoch,
     }),
   };
+}
+
+/** Ids of the active Warden groups with these names (how identity-provider group claims map to groups). */
+async function groupIdsNamed(db: Kysely<Database>, names: readonly string[]): Promise<string[]> {
+  if (names.length === 0) return [];
+  const rows = await db
+    .selectFrom('principals')
+    .select('id')
+    .where('type', '=', 'group')
+    .where('status', '=', 'active')
+    .where('name', 'in', [...names])
+    .execute();
+  return rows.map((r) => r.id);
 }

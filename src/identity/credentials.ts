@@ -149,6 +149,7 @@ export class Credentials {
     method: 'password' | 'oidc',
     mfa: boolean,
     policy: SessionPolicy,
+    claimGroups: readonly string[] = [],
   ): Promise<{ token: string; id: string; expiresAt: string }> {
     const now = this.#clock.now();
     const secret = SESSION_PREFIX + randomBytes(32).toString('base64url');
@@ -163,6 +164,7 @@ export class Credentials {
       expires_ms: now + policy.absoluteTimeoutMs,
       mfa_until_ms: mfa ? now + MFA_FRESH_MS : null,
       revoked_ms: null,
+      claim_groups: claimGroups.length > 0 ? JSON.stringify(claimGroups) : null,
     };
     await this.#store.db.transaction().execute(async (trx) => {
       await trx.insertInto('sessions').values(row).execute();
@@ -171,7 +173,7 @@ export class Credentials {
         action: 'session.create',
         resource: { type: 'Session', id: row.id },
         outcome: 'succeeded',
-        details: { principal: principalId, method, mfa },
+        details: { principal: principalId, method, mfa, ...(claimGroups.length > 0 ? { claimGroups } : {}) },
       });
     });
     this.#ledger.committed();

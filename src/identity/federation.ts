@@ -20,6 +20,11 @@ export const issuerConfigSchema = z
     algorithms: z.array(z.string()).min(1).optional(),
     groupsClaim: z.string().min(1).optional(),
     usernameClaim: z.string().min(1).optional(),
+    /** Scopes the login asks for; add the provider's groups scope (e.g. `groups`) to receive group claims. */
+    scopes: z
+      .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'a scope token'))
+      .min(1)
+      .default(['openid', 'profile', 'email']),
     /** Create a Warden user on first sight of a subject (default true); otherwise an admin creates it. */
     autoProvision: z.boolean().default(true),
   })
@@ -146,7 +151,8 @@ export class Federation {
       }),
       'oidc-state',
     );
-    return client.authorizationUrl({ state, nonce, codeChallenge: pkce.challenge, redirectUri });
+    const scope = (this.#issuers.get(issuer)?.scopes ?? ['openid']).join(' ');
+    return client.authorizationUrl({ state, nonce, codeChallenge: pkce.challenge, redirectUri, scope });
   }
 
   /** Finishes a login: checks the sealed state, exchanges the code, verifies the ID token. */

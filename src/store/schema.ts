@@ -108,6 +108,8 @@ export interface SessionTable {
   expires_ms: number;
   mfa_until_ms: number | null;
   revoked_ms: number | null;
+  /** JSON array of group names an identity provider asserted at sign-in (single sign-on sessions). */
+  claim_groups: string | null;
 }
 
 /** A role granted to a principal or group on a resource, optionally until a time. */

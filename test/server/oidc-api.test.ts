@@ -25,6 +25,7 @@ for (const dialect of await backends()) {
           clientId: OIDC_CLIENT.id,
           clientSecret: OIDC_CLIENT.secret,
           redirectUri: OIDC_CLIENT.redirectUri,
+          scopes: ['openid', 'profile', 'email', 'groups'],
         },
       ];
       s = await testServer(dialect, { oidcIssuers: JSON.stringify(issuers) });
@@ -214,12 +215,22 @@ for (const dialect of await backends()) {
       assert.equal(who.json().name, OIDC_USER.login);
       assert.deepEqual(who.json().credential, { kind: 'session', id: session.sessionId });
       assert.equal(who.json().mfa, true);
+      assert.deepEqual(
+        who.json().groups,
+        [groupId],
+        "the ID token's group claim maps to the Warden group in the session",
+      );
 
       const replay = await callback(back.state);
       assert.equal(replay.statusCode, 401, `a code is redeemed once: ${replay.body}`);
       const [opened] = await recorded(`action=session.create&resourceId=${session.sessionId}`);
       assert.equal(opened?.actor.id, session.principalId);
-      assert.deepEqual(opened?.details, { principal: session.principalId, method: 'oidc', mfa: true });
+      assert.deepEqual(opened?.details, {
+        principal: session.principalId,
+        method: 'oidc',
+        mfa: true,
+        claimGroups: [...OIDC_USER.groups],
+      });
     });
   });
 }

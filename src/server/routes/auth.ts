@@ -45,7 +45,14 @@ export function authRoutes(deps: {
             `no Warden user for ${identity.username} at ${identity.issuer}; ask an administrator`,
           );
         const actor = { type: 'user' as const, id, ...clientOf(request) };
-        const session = await credentials.openSession(actor, id, 'oidc', identity.mfa, deps.sessions);
+        const session = await credentials.openSession(
+          actor,
+          id,
+          'oidc',
+          identity.mfa,
+          deps.sessions,
+          identity.groups,
+        );
         return {
           token: session.token,
           sessionId: session.id,

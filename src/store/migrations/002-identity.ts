@@ -49,6 +49,7 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
     .addColumn('expires_ms', bigint, (c) => c.notNull())
     .addColumn('mfa_until_ms', bigint)
     .addColumn('revoked_ms', bigint)
+    .addColumn('claim_groups', 'text')
     .execute();
   await db.schema.createIndex('sessions_principal').on('sessions').column('principal_id').execute();
 

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type Backend, freshBackend, PG_ADMIN_URL, postgresAvailable } from '../support/backends.js';
+import { freePort, newToken, type ServerProcess, spawnServer, waitReady } from '../support/process.js';
+
+// Throws under CI=true when PostgreSQL is unreachable, so CI fails rather than skips.
+const pgUp = await postgresAvailable();
+
+async function call(server: ServerProcess, method: string, path: string, token: string, body?: unknown) {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, text, json: () => JSON.parse(text) };
+}
+
+describe('authorization changes reach every replica on the next request (postgres)', {
+  skip: pgUp ? false : `PostgreSQL is unavailable at ${PG_ADMIN_URL} (set CI=true to make this a failure)`,
+}, () => {
+  let backend: Backend;
+  let a: ServerProcess;
+  let b: ServerProcess;
+  const admin = newToken();
+
+  before(async () => {
+    backend = await freshBackend('postgres');
+    const env = {
+      WARDEN_DATA_DIR: backend.dataDir,
+      WARDEN_DATABASE_URL: backend.databaseUrl,
+      WARDEN_BOOTSTRAP_TOKEN: admin,
+      WARDEN_LOG_LEVEL: 'warn',
+    };
+    a = spawnServer(await freePort(), env);
+    await waitReady(a);
+    b = spawnServer(await freePort(), env);
+    await waitReady(b);
+  });
+  after(async () => {
+    await Promise.all([a?.kill(), b?.kill()]);
+    await backend?.drop();
+  });
+
+  it('a binding granted and revoked on replica A decides the very next request on replica B', async () => {
+    const sa = await call(a, 'POST', '/api/v1/principals', admin, { type: 'service', name: 'auditor-bot' });
+    assert.equal(sa.status, 201, sa.text);
+    const id = sa.json().id as string;
+    const issued = await call(a, 'POST', `/api/v1/principals/${id}/tokens`, admin, {
+      description: 'replica test',
+    });
+    assert.equal(issued.status, 201, issued.text);
+    const token = issued.json().token as string;
+
+    // B decides first, so it holds a cached denial that only the epoch can invalidate.
+    assert.equal((await call(b, 'GET', '/api/v1/ledger/info', token)).status, 403);
+    assert.equal((await call(b, 'GET', '/api/v1/ledger/info', token)).status, 403);
+
+    const bound = await call(a, 'POST', '/api/v1/bindings', admin, {
+      role: 'security-auditor',
+      principal: { type: 'ServiceAccount', id },
+      resource: { type: 'Platform', id: 'root' },
+    });
+    assert.equal(bound.status, 201, bound.text);
+    assert.equal((await call(b, 'GET', '/api/v1/ledger/info', token)).status, 200);
+
+    const revoked = await call(a, 'POST', `/api/v1/bindings/${bound.json().id}/revoke`, admin, {});
+    assert.equal(revoked.status, 200, revoked.text);
+    assert.equal((await call(b, 'GET', '/api/v1/ledger/info', token)).status, 403);
+  });
+
+  it('a policy bundle applied on replica A is in force on replica B at once', async () => {
+    const sa = await call(a, 'POST', '/api/v1/principals', admin, { type: 'service', name: 'metrics-bot' });
+    const id = sa.json().id as string;
+    const token = (
+      await call(a, 'POST', `/api/v1/principals/${id}/tokens`, admin, { description: 'metrics' })
+    ).json().token as string;
+    await call(a, 'POST', '/api/v1/bindings', admin, {
+      role: 'security-auditor',
+      principal: { type: 'ServiceAccount', id },
+      resource: { type: 'Platform', id: 'root' },
+    });
+    assert.equal((await call(b, 'GET', '/metrics', token)).status, 403);
+    const { files } = (await call(a, 'GET', '/api/v1/policy/files', admin)).json() as {
+      files: Record<string, string>;
+    };
+    const role = 'roles/security-auditor.cedar';
+    assert.ok(files[role]?.includes('Action::"audit.query"'));
+    const changed = {
+      ...files,
+      [role]: (files[role] as string).replace(
+        'Action::"audit.query",',
+        'Action::"audit.query",\n    Action::"metrics.read",',
+      ),
+    };
+    const applied = await call(a, 'POST', '/api/v1/policy/bundles', admin, { files: changed });
+    assert.equal(applied.status, 201, applied.text);
+    assert.equal((await call(b, 'GET', '/metrics', token)).status, 200);
+    assert.equal((await call(b, 'GET', '/api/v1/policy', admin)).json().version, applied.json().version);
+  });
+});
