@@ -164,8 +164,9 @@ export function policyCommand(program: Command): void {
     .option('--url <url>', 'server URL (WARDEN_URL)')
     .option('--token <token>', 'API token (WARDEN_TOKEN)')
     .action(async (dir: string, flags: { url?: string; token?: string }) => {
-      const bundle = await load(dir);
-      if ('exitCode' in bundle) return emit(bundle);
+      const validation = await policyValidate(dir);
+      if (validation.exitCode !== 0) return emit(validation);
+      const bundle = await loadBundleDir(dir);
       const applied = await callJson<{ version: number; hash: string }>(
         clientOptions(flags),
         'POST',
