@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { Command } from 'commander';
 
 /** Where the CLI finds the server and its credential. */
 export interface ClientOptions {
@@ -102,4 +103,22 @@ export async function callJson<T>(
   body?: unknown,
 ): Promise<T> {
   return (await (await call(client, method, path, body)).json()) as T;
+}
+
+/** Flags of every command that talks to a server. */
+export interface ApiFlags {
+  url?: string;
+  token?: string;
+}
+
+/** Adds --url and --token to a command. */
+export function withApi(cmd: Command): Command {
+  return cmd
+    .option('--url <url>', 'server URL (WARDEN_URL)')
+    .option('--token <token>', 'API token (WARDEN_TOKEN)');
+}
+
+/** Prints an API answer as indented JSON. */
+export function print(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

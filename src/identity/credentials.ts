@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { type Clock, newId, WardenError } from '../core/index.js';
 import type { EventActor, Ledger } from '../ledger/index.js';
-import type { Database, Store } from '../store/index.js';
+import { type Database, endOnce, type Store } from '../store/index.js';
 import { generateToken, tokenDigest } from './tokens.js';
 
 /** Prefix of session secrets, distinct from API tokens. */
@@ -115,22 +115,13 @@ export class Credentials {
   /** Revokes one token at once (the next request with it is refused). */
   async revokeToken(actor: EventActor, id: string): Promise<TokenView> {
     await this.#store.db.transaction().execute(async (trx) => {
-      const res = await trx
-        .updateTable('api_tokens')
-        .set({ revoked_ms: this.#clock.now() })
-        .where('id', '=', id)
-        .where('revoked_ms', 'is', null)
-        .executeTakeFirst();
-      if (res.numUpdatedRows === 0n) {
-        const exists = await trx
-          .selectFrom('api_tokens')
-          .select('id')
-          .where('id', '=', id)
-          .executeTakeFirst();
-        throw exists
-          ? new WardenError('WARDEN_CONFLICT', `token ${id} is already revoked`)
-          : new WardenError('WARDEN_NOT_FOUND', `token ${id} not found`);
-      }
+      await endOnce(
+        trx,
+        'api_tokens',
+        id,
+        { revoked_ms: this.#clock.now() },
+        { noun: 'token', ended: 'revoked' },
+      );
       await this.#ledger.record(trx, {
         actor,
         action: 'token.revoke',

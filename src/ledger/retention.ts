@@ -1,6 +1,6 @@
 import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import { type Clock, newId, WardenError } from '../core/index.js';
-import type { Database, LegalHoldTable, Store } from '../store/index.js';
+import { type Database, endOnce, type LegalHoldTable, type Store } from '../store/index.js';
 import type { EventActor } from './event.js';
 import type { Ledger } from './ledger.js';
 
@@ -88,22 +88,13 @@ export class Retention {
   async releaseHold(actor: EventActor, id: string, reason: string): Promise<LegalHold> {
     const now = this.#clock.now();
     const released = await this.#store.db.transaction().execute(async (trx) => {
-      const res = await trx
-        .updateTable('legal_holds')
-        .set({ released_ms: now, released_by: actor.id })
-        .where('id', '=', id)
-        .where('released_ms', 'is', null)
-        .executeTakeFirst();
-      if (res.numUpdatedRows === 0n) {
-        const exists = await trx
-          .selectFrom('legal_holds')
-          .select('id')
-          .where('id', '=', id)
-          .executeTakeFirst();
-        throw exists
-          ? new WardenError('WARDEN_CONFLICT', `legal hold ${id} is already released`)
-          : new WardenError('WARDEN_NOT_FOUND', `legal hold ${id} not found`);
-      }
+      await endOnce(
+        trx,
+        'legal_holds',
+        id,
+        { released_ms: now, released_by: actor.id },
+        { noun: 'legal hold', ended: 'released' },
+      );
       await this.#ledger.record(trx, {
         actor,
         action: 'legal_hold.release',

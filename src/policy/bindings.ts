@@ -1,6 +1,6 @@
 import { type Clock, newId, WardenError } from '../core/index.js';
 import type { EventActor, Ledger } from '../ledger/index.js';
-import { bumpAuthzEpoch, type RoleBindingTable, type Store } from '../store/index.js';
+import { bumpAuthzEpoch, endOnce, type RoleBindingTable, type Store } from '../store/index.js';
 
 /** Entity types a role can be granted to. */
 export const BINDABLE_PRINCIPALS = ['User', 'ServiceAccount', 'Group'] as const;
@@ -108,22 +108,13 @@ export class Bindings {
   async revoke(actor: EventActor, id: string, reason: string | undefined): Promise<RoleBinding> {
     const now = this.#clock.now();
     await this.#store.db.transaction().execute(async (trx) => {
-      const res = await trx
-        .updateTable('role_bindings')
-        .set({ revoked_ms: now, revoked_by: actor.id })
-        .where('id', '=', id)
-        .where('revoked_ms', 'is', null)
-        .executeTakeFirst();
-      if (res.numUpdatedRows === 0n) {
-        const exists = await trx
-          .selectFrom('role_bindings')
-          .select('id')
-          .where('id', '=', id)
-          .executeTakeFirst();
-        throw exists
-          ? new WardenError('WARDEN_CONFLICT', `binding ${id} is already revoked`)
-          : new WardenError('WARDEN_NOT_FOUND', `binding ${id} not found`);
-      }
+      await endOnce(
+        trx,
+        'role_bindings',
+        id,
+        { revoked_ms: now, revoked_by: actor.id },
+        { noun: 'binding', ended: 'revoked' },
+      );
       await bumpAuthzEpoch(trx);
       await this.#ledger.record(trx, {
         actor,

@@ -1,21 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { call, callJson, clientOptions } from '../client.js';
-
-interface ApiFlags {
-  url?: string;
-  token?: string;
-}
-
-function withApi(cmd: Command): Command {
-  return cmd
-    .option('--url <url>', 'server URL (WARDEN_URL)')
-    .option('--token <token>', 'API token (WARDEN_TOKEN)');
-}
-
-const print = (v: unknown): void => {
-  process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
-};
+import { type ApiFlags, call, callJson, clientOptions, print, withApi } from '../client.js';
 
 /** `warden events`, `warden ledger`, `warden legal-hold`: thin API calls. */
 export function apiCommands(program: Command): void {

@@ -14,13 +14,8 @@ import {
   writeExportDir,
 } from '../../ledger/index.js';
 import { openStore } from '../../store/index.js';
-import { call, callJson, clientOptions } from '../client.js';
+import { type ApiFlags, call, callJson, clientOptions } from '../client.js';
 import { type ServerFlags, serverOptions, settingsFrom } from './server-flags.js';
-
-interface ApiFlags {
-  url?: string;
-  token?: string;
-}
 
 /** `warden audit ...`: verify, export and query the ledger. */
 export function auditCommand(program: Command): void {

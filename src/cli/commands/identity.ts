@@ -1,20 +1,5 @@
 import type { Command } from 'commander';
-import { call, callJson, clientOptions, writeProfile } from '../client.js';
-
-interface ApiFlags {
-  url?: string;
-  token?: string;
-}
-
-function withApi(cmd: Command): Command {
-  return cmd
-    .option('--url <url>', 'server URL (WARDEN_URL)')
-    .option('--token <token>', 'API token (WARDEN_TOKEN)');
-}
-
-const print = (v: unknown): void => {
-  process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
-};
+import { type ApiFlags, call, callJson, clientOptions, print, withApi, writeProfile } from '../client.js';
 
 /** `Type::"id"` or `Type:id` as `{type, id}`. */
 function entity(text: string): { type: string; id: string } {
