@@ -84,10 +84,10 @@ export async function benchAuth(dialect: Dialect): Promise<Row[]> {
     return [
       {
         backend: dialect,
-        measure: 'cached decision (µs/decision; target ≤ 5 µs absolute)',
-        baseline: `hand-written check ${us(handUs)}`,
+        measure: 'cached decision (ratio here = 5 µs target ÷ Warden µs)',
+        baseline: `hand-written check ${us(handUs)} (${(cachedUs / handUs).toFixed(1)}× faster)`,
         warden: us(cachedUs),
-        ratio: cachedUs <= CACHED_DECISION_TARGET_US ? 1 : CACHED_DECISION_TARGET_US / cachedUs,
+        ratio: CACHED_DECISION_TARGET_US / cachedUs,
         target: 1,
       },
       {

@@ -9,7 +9,9 @@ import { type Config, loadConfig } from '../src/config/index.js';
 import { startRuntime } from '../src/server/runtime.js';
 import type { Dialect, Store } from '../src/store/index.js';
 import { type Backend, freshBackend, PG_ADMIN_URL, postgresAvailable } from '../test/support/backends.js';
+import { benchAuth } from './auth.js';
 import { INGEST_ROUNDS, type IngestResult, measureIngest } from './ingest.js';
+import { benchPolicy } from './policy.js';
 import { buildTree, measureProofs, type ProofBench } from './proofs.js';
 import { count, markdownTable, ms, progress, type Row, rate, resultTable, since } from './report.js';
 import { measureVerify, type VerifyBench, writeExport } from './verify.js';
@@ -203,13 +205,18 @@ async function main(): Promise<void> {
       `load average ${loadavg()[0]?.toFixed(2)}, BENCH_SCALE=${scale}\n`,
   );
   const results: BackendResult[] = [];
-  for (const dialect of await chosenBackends()) {
+  const dialects = await chosenBackends();
+  for (const dialect of dialects) {
     const n = scaled(EVENTS[dialect], scale, BATCH * INGEST_ROUNDS);
     const measured = await ingestAndVerify(dialect, n);
     const proof = await proofs(dialect, Math.round(PROOF_TREE * scale));
     results.push({ ...measured, proof });
   }
+  const authRows: Row[] = [...(await benchPolicy())];
+  for (const dialect of dialects) authRows.push(...(await benchAuth(dialect)));
   console.log(resultTable(results.flatMap(resultRows)));
+  console.log('\nIdentity and authorization:\n');
+  console.log(resultTable(authRows));
   console.log(
     '\nratio = Warden rate ÷ baseline rate (for proofs: primary-key read time ÷ proof time); higher is better.\n',
   );

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { link, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { invalidInput, notFound, WardenError } from '../core/index.js';
 
 /** Temp files of interrupted writes older than this are swept (a live upload keeps touching its file). */
@@ -43,6 +43,21 @@ export class BlobStore {
     opts: { maxBytes: number; expectedSha256?: string },
   ): Promise<StoredBlob> {
     const expected = opts.expectedSha256 === undefined ? undefined : parseExpected(opts.expectedSha256);
+    // Iterating rethrows a stream's error; until iteration starts, this listener keeps one from crashing the process.
+    const readable = source instanceof Readable ? source : undefined;
+    readable?.on('error', ignore);
+    try {
+      return await this.#write(source, opts.maxBytes, expected);
+    } finally {
+      readable?.off('error', ignore);
+    }
+  }
+
+  async #write(
+    source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    maxBytes: number,
+    expected?: string,
+  ): Promise<StoredBlob> {
     const tmpDir = join(this.#root, 'tmp');
     await mkdir(tmpDir, { recursive: true });
     const tmp = join(tmpDir, `${randomBytes(12).toString('hex')}.part`);
@@ -53,8 +68,8 @@ export class BlobStore {
       let size = 0;
       for await (const chunk of source) {
         size += chunk.byteLength;
-        if (size > opts.maxBytes) {
-          throw new WardenError('WARDEN_PAYLOAD_TOO_LARGE', `upload exceeds the limit of ${opts.maxBytes} bytes`);
+        if (size > maxBytes) {
+          throw new WardenError('WARDEN_PAYLOAD_TOO_LARGE', `upload exceeds the limit of ${maxBytes} bytes`);
         }
         const written = writeAll(file, chunk);
         hash.update(chunk); // hashes while the thread pool writes the same chunk
@@ -62,7 +77,9 @@ export class BlobStore {
       }
       const hex = hash.digest('hex');
       if (expected !== undefined && expected !== hex) {
-        throw invalidInput([{ field: 'sha256', message: `expected sha256:${expected}, received bytes hash to sha256:${hex}` }]);
+        throw invalidInput([
+          { field: 'sha256', message: `expected sha256:${expected}, received bytes hash to sha256:${hex}` },
+        ]);
       }
       await file.chmod(0o444); // independent of the umask
       await file.sync();
@@ -165,14 +182,20 @@ async function writeAll(file: FileHandle, chunk: Uint8Array): Promise<void> {
   }
 }
 
+function ignore(): void {}
+
 function parseDigest(digest: string): string {
   const m = /^sha256:([0-9a-f]{64})$/.exec(digest);
-  if (!m?.[1]) throw invalidInput([{ field: 'digest', message: `not a sha256 digest: ${JSON.stringify(digest)}` }]);
+  if (!m?.[1])
+    throw invalidInput([{ field: 'digest', message: `not a sha256 digest: ${JSON.stringify(digest)}` }]);
   return m[1];
 }
 
 function parseExpected(sha256: string): string {
   const m = /^(?:sha256:)?([0-9a-f]{64})$/.exec(sha256);
-  if (!m?.[1]) throw invalidInput([{ field: 'sha256', message: 'must be sha256:<64 lowercase hex> or 64 lowercase hex' }]);
+  if (!m?.[1])
+    throw invalidInput([
+      { field: 'sha256', message: 'must be sha256:<64 lowercase hex> or 64 lowercase hex' },
+    ]);
   return m[1];
 }

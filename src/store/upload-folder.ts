@@ -17,12 +17,16 @@ export interface FolderEntry {
  * paths. Refuses symlinks, devices, sockets and FIFOs inside it, and paths `checkManifestPaths` rejects.
  */
 export async function checkFolderEntries(dir: string): Promise<FolderEntry[]> {
-  if (!(await stat(dir)).isDirectory()) throw new WardenError('WARDEN_INVALID_INPUT', `${dir} is not a directory`);
+  if (!(await stat(dir)).isDirectory())
+    throw new WardenError('WARDEN_INVALID_INPUT', `${dir} is not a directory`);
   const found: { rel: string; file: string; size: number }[] = [];
   const refused: string[] = [];
   const walk = async (abs: string, rel: string, depth: number): Promise<void> => {
     if (depth > PATH_LIMITS.maxDepth) {
-      throw new WardenError('WARDEN_INVALID_INPUT', `${rel} is nested deeper than ${PATH_LIMITS.maxDepth} levels`);
+      throw new WardenError(
+        'WARDEN_INVALID_INPUT',
+        `${rel} is nested deeper than ${PATH_LIMITS.maxDepth} levels`,
+      );
     }
     for (const name of await readdir(abs)) {
       const childAbs = join(abs, name);

@@ -28,10 +28,16 @@ export function checkManifestPaths(paths: readonly string[]): string[] {
     }
     const path = raw.normalize('NFC');
     const key = fold(path);
-    const parents = key.split('/').map((_, n, segs) => segs.slice(0, n).join('/')).slice(1);
+    const parents = key
+      .split('/')
+      .map((_, n, segs) => segs.slice(0, n).join('/'))
+      .slice(1);
     const other = files.get(key) ?? dirs.get(key) ?? firstDefined(parents.map((dir) => files.get(dir)));
     if (other !== undefined) {
-      issues.push({ field, message: `${show(raw)} collides with files[${other}].path ${show(paths[other])}` });
+      issues.push({
+        field,
+        message: `${show(raw)} collides with files[${other}].path ${show(paths[other])}`,
+      });
       return;
     }
     out.push(path);

@@ -50,6 +50,7 @@ const extension = (id: string, critical: boolean, value: Buffer) =>
 
 /** A test certificate with its key pair. */
 export interface TestCert {
+  readonly commonName: string;
   readonly cert: X509Certificate;
   readonly pem: string;
   readonly privateKey: KeyObject;
@@ -92,7 +93,7 @@ export function makeCert(o: CertOptions): TestCert {
     tlv(0xa0, integer(Buffer.from([2]))),
     integer(Buffer.from([0x10, (serial >> 8) & 0xff, serial++ & 0xff])),
     sigAlg,
-    name(o.issuer?.cert.subject.replace(/^CN=/, '') ?? o.subject),
+    name(o.issuer?.commonName ?? o.subject),
     seq(time(notBefore), time(notAfter)),
     name(o.subject),
     publicKey.export({ type: 'spki', format: 'der' }),
@@ -102,5 +103,5 @@ export function makeCert(o: CertOptions): TestCert {
   const der = seq(tbs, sigAlg, bits(signature));
   const cert = new X509Certificate(der);
   const pem = `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
-  return { cert, pem: pem.replace(/\n\n/g, '\n'), privateKey };
+  return { commonName: o.subject, cert, pem: pem.replace(/\n\n/g, '\n'), privateKey };
 }

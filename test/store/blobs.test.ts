@@ -61,7 +61,11 @@ describe('BlobStore streaming writes', () => {
     }
     const stored = await blobs.putStream(generate(), { maxBytes: total });
     rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
-    assert.deepEqual(stored, { digest: `sha256:${expected.digest('hex')}`, size: total, deduplicated: false });
+    assert.deepEqual(stored, {
+      digest: `sha256:${expected.digest('hex')}`,
+      size: total,
+      deduplicated: false,
+    });
     assert.ok(rssPeak - rssBefore < 50 * MiB, `RSS grew by ${((rssPeak - rssBefore) / MiB).toFixed(1)} MiB`);
 
     const readBack = createHash('sha256');
@@ -82,7 +86,9 @@ describe('BlobStore streaming writes', () => {
     assert.equal(first.deduplicated, false);
     assert.deepEqual(again, { digest: first.digest, size: 13, deduplicated: true });
     assert.equal(await blobs.put(Buffer.from('model weights')), first.digest);
-    assert.deepEqual(await filesUnder(root), [join('sha256', first.digest.slice(7, 9), first.digest.slice(7))]);
+    assert.deepEqual(await filesUnder(root), [
+      join('sha256', first.digest.slice(7, 9), first.digest.slice(7)),
+    ]);
   });
 
   it('accepts a body of exactly maxBytes and an empty body', async () => {
@@ -132,16 +138,25 @@ describe('BlobStore streaming writes', () => {
   it('accepts a matching expectedSha256 with or without the sha256: prefix', async () => {
     const { blobs } = freshStore();
     const digest = sha256(Buffer.from('abc'));
-    assert.equal((await blobs.putStream(chunks('abc'), { maxBytes: 3, expectedSha256: digest })).digest, digest);
+    assert.equal(
+      (await blobs.putStream(chunks('abc'), { maxBytes: 3, expectedSha256: digest })).digest,
+      digest,
+    );
     const bare = digest.slice('sha256:'.length);
-    assert.equal((await blobs.putStream(chunks('abc'), { maxBytes: 3, expectedSha256: bare })).deduplicated, true);
+    assert.equal(
+      (await blobs.putStream(chunks('abc'), { maxBytes: 3, expectedSha256: bare })).deduplicated,
+      true,
+    );
   });
 
   it('rejects a malformed expectedSha256 before reading the body', async () => {
     const { root, blobs } = freshStore();
     await assert.rejects(
       blobs.putStream(chunks('abc'), { maxBytes: 3, expectedSha256: 'md5:abc' }),
-      (err) => err instanceof WardenError && err.code === 'WARDEN_INVALID_INPUT' && err.issues[0]?.field === 'sha256',
+      (err) =>
+        err instanceof WardenError &&
+        err.code === 'WARDEN_INVALID_INPUT' &&
+        err.issues[0]?.field === 'sha256',
     );
     assert.deepEqual(await filesUnder(root), []);
   });
@@ -168,7 +183,8 @@ describe('BlobStore streaming writes', () => {
   it('lets concurrent uploads of the same bytes both succeed with one stored file', async () => {
     const { root, blobs } = freshStore();
     const body = Buffer.alloc(3 * MiB, 'concurrent');
-    const upload = () => blobs.putStream(Readable.from([body.subarray(0, MiB), body.subarray(MiB)]), { maxBytes: 4 * MiB });
+    const upload = () =>
+      blobs.putStream(Readable.from([body.subarray(0, MiB), body.subarray(MiB)]), { maxBytes: 4 * MiB });
     const results = await Promise.all([upload(), upload(), upload()]);
     assert.deepEqual(new Set(results.map((r) => r.digest)), new Set([sha256(body)]));
     assert.deepEqual(
@@ -210,8 +226,14 @@ describe('BlobStore reads', () => {
   it('rejects a malformed digest with a 400 instead of touching the filesystem', async () => {
     const blobs = new BlobStore(root);
     for (const bad of ['sha256:../../etc/passwd', 'sha256:ABC', `sha512:${'0'.repeat(64)}`]) {
-      await assert.rejects(blobs.open(bad), (err) => err instanceof WardenError && err.code === 'WARDEN_INVALID_INPUT');
-      await assert.rejects(blobs.has(bad), (err) => err instanceof WardenError && err.code === 'WARDEN_INVALID_INPUT');
+      await assert.rejects(
+        blobs.open(bad),
+        (err) => err instanceof WardenError && err.code === 'WARDEN_INVALID_INPUT',
+      );
+      await assert.rejects(
+        blobs.has(bad),
+        (err) => err instanceof WardenError && err.code === 'WARDEN_INVALID_INPUT',
+      );
     }
   });
 });
