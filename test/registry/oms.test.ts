@@ -106,7 +106,8 @@ function assertRejected(result: OmsVerification, check: OmsCheck, ...fragments: 
   assert.equal(result.ok, false, `expected a rejection, got ${JSON.stringify(result)}`);
   if (result.ok) return;
   assert.equal(result.check, check, result.reason);
-  for (const f of fragments) assert.ok(result.reason.includes(f), `reason ${JSON.stringify(result.reason)} lacks ${f}`);
+  for (const f of fragments)
+    assert.ok(result.reason.includes(f), `reason ${JSON.stringify(result.reason)} lacks ${f}`);
 }
 
 type Json = Record<string, unknown>;
@@ -175,7 +176,10 @@ describe('OMS reference vectors', () => {
       cert.signer.chain.map((c) => c.issuer),
       ['CN=intermediate-ca', 'CN=root-ca', 'CN=root-ca'],
     );
-    assert.equal(cert.signer.chain.at(-1)?.fingerprint, rootCa.fingerprint256.replace(/:/g, '').toLowerCase());
+    assert.equal(
+      cert.signer.chain.at(-1)?.fingerprint,
+      rootCa.fingerprint256.replace(/:/g, '').toLowerCase(),
+    );
   });
 
   it('ignore-me is ignored: changing it does not break the signature', async () => {
@@ -199,14 +203,27 @@ describe('OMS reference vectors', () => {
     const text = JSON.stringify(bundle);
     const v = byName('v1.1.0-certificate');
     assertRejected(await verifyVector(v, { bundle: text }), 'trust', 'does not lead to a trusted root');
-    const ok = await verifyVector(v, { bundle: text, trust: { ...CERT_TRUST, intermediates: [intermediateCa] } });
+    const ok = await verifyVector(v, {
+      bundle: text,
+      trust: { ...CERT_TRUST, intermediates: [intermediateCa] },
+    });
     assert.ok(ok.ok, JSON.stringify(ok));
   });
 
   it('verifies against a manifest as well as a folder', async () => {
     const manifest = new Map([
-      ['signme-1', createHash('sha256').update(readFileSync(join(VECTORS, 'v1.1.0-elliptic-key/signme-1'))).digest('hex')],
-      ['signme-2', createHash('sha256').update(readFileSync(join(VECTORS, 'v1.1.0-elliptic-key/signme-2'))).digest('hex')],
+      [
+        'signme-1',
+        createHash('sha256')
+          .update(readFileSync(join(VECTORS, 'v1.1.0-elliptic-key/signme-1')))
+          .digest('hex'),
+      ],
+      [
+        'signme-2',
+        createHash('sha256')
+          .update(readFileSync(join(VECTORS, 'v1.1.0-elliptic-key/signme-2')))
+          .digest('hex'),
+      ],
       ['ignore-me', createHash('sha256').update('').digest('hex')],
     ]);
     const v = byName('v1.1.0-elliptic-key');
@@ -242,7 +259,12 @@ describe('OMS tampering is rejected with a reason', () => {
       const copy = copyVector(dir);
       mkdirSync(join(copy, 'extra'));
       writeFileSync(join(copy, 'extra', 'payload.bin'), 'not signed');
-      assertRejected(await verifyVector(v, { modelDir: copy }), 'files', 'not covered', '"extra/payload.bin"');
+      assertRejected(
+        await verifyVector(v, { modelDir: copy }),
+        'files',
+        'not covered',
+        '"extra/payload.bin"',
+      );
     });
 
     it(`${dir}: an edited DSSE payload`, async () => {
@@ -260,16 +282,33 @@ describe('OMS tampering is rejected with a reason', () => {
     it(`${dir}: a signature from another key`, async () => {
       const other = ecKeys('P-384');
       const statement = decodePayload(JSON.parse(bundleOf(dir)) as Json);
-      const result = await verifyVector(v, { bundle: withPayload(bundleOf(dir), statement, other.privateKey) });
+      const result = await verifyVector(v, {
+        bundle: withPayload(bundleOf(dir), statement, other.privateKey),
+      });
       assertRejected(result, 'signature', 'does not verify');
     });
   }
+
+  it('a public key embedded in a v1.0.x bundle (rawBytes) is never trusted', async () => {
+    const other = ecKeys('P-384');
+    const bundle = JSON.parse(bundleOf('v1.0.1-elliptic-key')) as Json;
+    const otherPem = other.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    (bundle.verificationMaterial as { publicKey: Json }).publicKey.rawBytes =
+      Buffer.from(otherPem).toString('base64');
+    const statement = decodePayload(bundle);
+    const forged = withPayload(JSON.stringify(bundle), statement, other.privateKey);
+    assertRejected(await verifyVector(byName('v1.0.1-elliptic-key'), { bundle: forged }), 'signature');
+  });
 
   it('a well-formed bundle by a key that is not trusted', async () => {
     const other = ecKeys('P-256');
     const dir = sampleModel();
     const bundle = await signOms({ modelDir: dir, privateKey: other.pem });
-    assertRejected(await verifyOmsBundle({ bundle, modelDir: dir, trust: KEY_TRUST }), 'trust', 'matches none');
+    assertRejected(
+      await verifyOmsBundle({ bundle, modelDir: dir, trust: KEY_TRUST }),
+      'trust',
+      'matches none',
+    );
   });
 
   it('a chain to an untrusted CA', async () => {
@@ -280,14 +319,26 @@ describe('OMS tampering is rejected with a reason', () => {
 
     const leaf = makeCert({ subject: 'signer', issuer: otherRoot, curve: 'P-384' });
     const dir = sampleModel();
-    const bundle = await signOms({ modelDir: dir, privateKey: pem(leaf), certificateChain: [leaf.pem, otherRoot.pem] });
+    const bundle = await signOms({
+      modelDir: dir,
+      privateKey: pem(leaf),
+      certificateChain: [leaf.pem, otherRoot.pem],
+    });
     const forgedChain = await verifyOmsBundle({ bundle, modelDir: dir, trust: CERT_TRUST });
     assertRejected(forgedChain, 'trust', 'does not lead to a trusted root');
   });
 
   it('a key bundle needs trusted keys and a certificate bundle needs trusted roots', async () => {
-    assertRejected(await verifyVector(byName('v1.1.0-elliptic-key'), { trust: CERT_TRUST }), 'trust', 'no keys');
-    assertRejected(await verifyVector(byName('v1.1.0-certificate'), { trust: KEY_TRUST }), 'trust', 'no root');
+    assertRejected(
+      await verifyVector(byName('v1.1.0-elliptic-key'), { trust: CERT_TRUST }),
+      'trust',
+      'no keys',
+    );
+    assertRejected(
+      await verifyVector(byName('v1.1.0-certificate'), { trust: KEY_TRUST }),
+      'trust',
+      'no root',
+    );
   });
 
   it('bundle structure: media type, payload type and the single signature', async () => {
@@ -306,7 +357,8 @@ describe('OMS tampering is rejected with a reason', () => {
       [mutate((b) => delete b.dsseEnvelope), 'no dsseEnvelope'],
       ['{"mediaType":', 'not UTF-8 JSON'],
     ];
-    for (const [bundle, fragment] of cases) assertRejected(await verifyVector(v, { bundle }), 'bundle', fragment);
+    for (const [bundle, fragment] of cases)
+      assertRejected(await verifyVector(v, { bundle }), 'bundle', fragment);
   });
 
   it('statement checks on a correctly signed payload', async () => {
@@ -348,7 +400,11 @@ describe('OMS tampering is rejected with a reason', () => {
     const dir = sampleModel();
     const bundle = await signOms({ modelDir: dir, privateKey: pem(leaf), certificateChain: [leaf.pem] });
     const trust = { rootCerts: [root.cert] };
-    assertRejected(await verifyOmsBundle({ bundle, modelDir: dir, trust }), 'trust', '"CN=old-signer" is not valid at');
+    assertRejected(
+      await verifyOmsBundle({ bundle, modelDir: dir, trust }),
+      'trust',
+      '"CN=old-signer" is not valid at',
+    );
     const then = new Date(Date.now() - 1.5 * year);
     assert.ok((await verifyOmsBundle({ bundle, modelDir: dir, trust, at: then })).ok);
   });
@@ -374,7 +430,11 @@ describe('signOms', () => {
       const dir = sampleModel();
       const bundle = await signOms({ modelDir: dir, privateKey: keys.pem, ignorePaths: ['model.sig'] });
       writeFileSync(join(dir, 'model.sig'), bundle);
-      const result = await verifyOmsBundle({ bundle, modelDir: dir, trust: { publicKeys: [keys.publicKey] } });
+      const result = await verifyOmsBundle({
+        bundle,
+        modelDir: dir,
+        trust: { publicKeys: [keys.publicKey] },
+      });
       assert.ok(result.ok, JSON.stringify(result));
       assert.deepEqual(result.signer, { kind: 'key', fingerprint: keyHint(keys.publicKey), curve });
       assert.deepEqual(
@@ -388,18 +448,26 @@ describe('signOms', () => {
   it('writes the reference layout: v0.3 bundle, key hint, DSSE in-toto statement', async () => {
     const keys = ecKeys('P-384');
     const dir = sampleModel();
-    const bundle = JSON.parse(await signOms({ modelDir: dir, privateKey: keys.pem, ignorePaths: ['model.sig'] })) as Json;
+    const bundle = JSON.parse(
+      await signOms({ modelDir: dir, privateKey: keys.pem, ignorePaths: ['model.sig'] }),
+    ) as Json;
     const reference = JSON.parse(bundleOf('v1.1.0-elliptic-key')) as Json;
     assert.deepEqual(Object.keys(bundle), Object.keys(reference));
     assert.equal(bundle.mediaType, BUNDLE_MEDIA_TYPE);
-    assert.deepEqual(bundle.verificationMaterial, { publicKey: { hint: keyHint(keys.publicKey) }, tlogEntries: [] });
+    assert.deepEqual(bundle.verificationMaterial, {
+      publicKey: { hint: keyHint(keys.publicKey) },
+      tlogEntries: [],
+    });
     const envelope = bundle.dsseEnvelope as Json;
     assert.equal(envelope.payloadType, IN_TOTO_PAYLOAD_TYPE);
     assert.deepEqual(Object.keys((envelope.signatures as Json[])[0]!), ['sig', 'keyid']);
     const statement = decodePayload(bundle);
     assert.equal(statement._type, STATEMENT_TYPE);
     assert.equal(statement.predicateType, PREDICATE_TYPE);
-    const predicate = statement.predicate as { serialization: Json; resources: { name: string; digest: string }[] };
+    const predicate = statement.predicate as {
+      serialization: Json;
+      resources: { name: string; digest: string }[];
+    };
     assert.deepEqual(predicate.serialization, {
       method: 'files',
       hash_type: 'sha256',
@@ -440,11 +508,24 @@ describe('signOms', () => {
       signOms({ modelDir: dir, privateKey: ecKeys('P-256').pem, certificateChain: [leaf.pem] }),
       (err: unknown) => err instanceof WardenError && err.message.includes('public half'),
     );
-    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    });
     await assert.rejects(
       signOms({ modelDir: dir, privateKey: rsa.toString() }),
       (err: unknown) => err instanceof WardenError && err.message.includes('ECDSA'),
     );
+  });
+
+  it('refuses ignore paths that leave the model folder', async () => {
+    const dir = sampleModel();
+    for (const bad of ['../elsewhere', '/etc', '.', 'a/../../b']) {
+      await assert.rejects(
+        signOms({ modelDir: dir, privateKey: ecKeys('P-256').pem, ignorePaths: [bad] }),
+        (err: unknown) => err instanceof WardenError && err.message.includes('ignorePaths[0]'),
+      );
+    }
   });
 
   it('orders resources as the reference does (path components, so a/b before a-c)', async () => {
@@ -481,7 +562,11 @@ describe('model folder hashing', () => {
     writeFileSync(join(dir, 'weights.bin'), content);
     const manifest = await hashModelDir(dir);
     assert.deepEqual(manifest.files, [
-      { path: 'weights.bin', sha256: createHash('sha256').update(content).digest('hex'), size: content.length },
+      {
+        path: 'weights.bin',
+        sha256: createHash('sha256').update(content).digest('hex'),
+        size: content.length,
+      },
     ]);
   });
 
@@ -500,7 +585,11 @@ describe('model folder hashing', () => {
     const plain = sampleModel();
     const bundle = await signOms({ modelDir: plain, privateKey: keys.pem });
     symlinkSync('config.json', join(plain, 'alias.json'));
-    const result = await verifyOmsBundle({ bundle, modelDir: plain, trust: { publicKeys: [keys.publicKey] } });
+    const result = await verifyOmsBundle({
+      bundle,
+      modelDir: plain,
+      trust: { publicKeys: [keys.publicKey] },
+    });
     assertRejected(result, 'files', 'symlink');
   });
 

@@ -44,7 +44,9 @@ function certificate(raw: unknown, field: string): X509Certificate {
 
 function parseMaterial(raw: unknown): VerificationMaterial {
   if (!isObject(raw)) fail('verificationMaterial is missing');
-  const present = ['publicKey', 'x509CertificateChain', 'certificate'].filter((k) => raw[k] !== undefined && raw[k] !== null);
+  const present = ['publicKey', 'x509CertificateChain', 'certificate'].filter(
+    (k) => raw[k] !== undefined && raw[k] !== null,
+  );
   if (present.length !== 1) {
     fail('verificationMaterial must hold exactly one of publicKey, x509CertificateChain or certificate');
   }
@@ -59,14 +61,20 @@ function parseMaterial(raw: unknown): VerificationMaterial {
     return { kind: 'publicKey', hint: typeof hint === 'string' && hint !== '' ? hint : undefined };
   }
   if (present[0] === 'certificate') {
-    return { kind: 'certificates', certificates: [certificate(raw.certificate, 'verificationMaterial.certificate')] };
+    return {
+      kind: 'certificates',
+      certificates: [certificate(raw.certificate, 'verificationMaterial.certificate')],
+    };
   }
   const chain = isObject(raw.x509CertificateChain) ? raw.x509CertificateChain.certificates : undefined;
   if (!Array.isArray(chain) || chain.length === 0) {
     fail('verificationMaterial.x509CertificateChain.certificates must be a non-empty array');
   }
   const field = 'verificationMaterial.x509CertificateChain.certificates';
-  return { kind: 'certificates', certificates: chain.map((c: unknown, i) => certificate(c, `${field}[${i}]`)) };
+  return {
+    kind: 'certificates',
+    certificates: chain.map((c: unknown, i) => certificate(c, `${field}[${i}]`)),
+  };
 }
 
 /**
@@ -78,7 +86,9 @@ function parseMaterial(raw: unknown): VerificationMaterial {
 export function parseBundle(input: Buffer | string): ParsedBundle {
   let doc: unknown;
   try {
-    doc = JSON.parse(typeof input === 'string' ? input : new TextDecoder('utf-8', { fatal: true }).decode(input));
+    doc = JSON.parse(
+      typeof input === 'string' ? input : new TextDecoder('utf-8', { fatal: true }).decode(input),
+    );
   } catch {
     fail('the bundle is not UTF-8 JSON');
   }

@@ -34,7 +34,12 @@ export function signEcdsa(privateKey: KeyObject, curve: EcCurve, message: Uint8A
 }
 
 /** Checks a DER ECDSA signature with the curve's digest; malformed signatures are simply invalid. */
-export function verifyEcdsa(publicKey: KeyObject, curve: EcCurve, message: Uint8Array, signature: Uint8Array): boolean {
+export function verifyEcdsa(
+  publicKey: KeyObject,
+  curve: EcCurve,
+  message: Uint8Array,
+  signature: Uint8Array,
+): boolean {
   try {
     return verify(curve.hash, message, { key: publicKey, dsaEncoding: 'der' }, signature);
   } catch {

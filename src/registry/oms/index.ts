@@ -10,7 +10,7 @@ export {
 } from './model-files.js';
 export { GIT_PATHS } from './paths.js';
 export { type OmsSignInput, signOms } from './sign.js';
-export { PREDICATE_TYPE, type OmsResource, rootDigest, STATEMENT_TYPE } from './statement.js';
+export { type OmsResource, PREDICATE_TYPE, rootDigest, STATEMENT_TYPE } from './statement.js';
 export {
   type OmsChainCertificate,
   type OmsManifestInput,

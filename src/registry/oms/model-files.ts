@@ -72,7 +72,10 @@ export function ignoreRulesFor(options: ModelWalkOptions): IgnoreRules {
  * skipped without descending, symlinks are refused unless allowed (then followed, with cycles
  * refused), and special files are refused.
  */
-export async function listModelFiles(modelDir: string, options: ModelWalkOptions = {}): Promise<ModelListing> {
+export async function listModelFiles(
+  modelDir: string,
+  options: ModelWalkOptions = {},
+): Promise<ModelListing> {
   const rules = ignoreRulesFor(options);
   const allowSymlinks = options.allowSymlinks === true;
   const files: ModelFile[] = [];
@@ -130,7 +133,10 @@ export async function listModelFiles(modelDir: string, options: ModelWalkOptions
  * Streams one file through SHA-256 in 1 MiB reads, reading the next chunk while hashing the
  * current one. With `noFollow` a file swapped for a symlink after listing is refused.
  */
-export async function hashFile(absolutePath: string, noFollow = true): Promise<{ sha256: string; size: number }> {
+export async function hashFile(
+  absolutePath: string,
+  noFollow = true,
+): Promise<{ sha256: string; size: number }> {
   const handle = await open(absolutePath, constants.O_RDONLY | (noFollow ? NOFOLLOW : 0)).catch(
     (err: unknown) => {
       throw ioError(JSON.stringify(absolutePath), err);

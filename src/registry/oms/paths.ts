@@ -1,5 +1,12 @@
+import { WardenError } from '../../core/errors.js';
+
 /** Paths the reference implementation leaves out of every signature, matched at the model root only. */
-export const GIT_PATHS: readonly string[] = Object.freeze(['.git', '.gitattributes', '.github', '.gitignore']);
+export const GIT_PATHS: readonly string[] = Object.freeze([
+  '.git',
+  '.gitattributes',
+  '.github',
+  '.gitignore',
+]);
 
 /**
  * The canonical POSIX form of a model-relative path, as Python's PurePosixPath gives it: empty and
@@ -47,16 +54,14 @@ export class IgnoreRules {
   }
 }
 
-/**
- * Validates caller-supplied ignore paths (relative to the model root) and returns their canonical
- * forms; `label` names the input in the error.
- */
-export function canonicalIgnorePaths(paths: readonly string[], label: string): string[] | string {
-  const out: string[] = [];
-  for (const [i, p] of paths.entries()) {
+/** Canonical forms of caller-supplied ignore paths; `label` names the input in the error. */
+export function canonicalIgnorePaths(paths: readonly string[], label: string): string[] {
+  return paths.map((p, i) => {
     const c = typeof p === 'string' ? canonicalRelativePath(p) : undefined;
-    if (c === undefined) return `${label}[${i}] must be a relative path inside the model (got ${JSON.stringify(p)})`;
-    out.push(c);
-  }
-  return out;
+    if (c !== undefined) return c;
+    throw new WardenError(
+      'WARDEN_INVALID_INPUT',
+      `${label}[${i}] must be a relative path inside the model (got ${JSON.stringify(p)})`,
+    );
+  });
 }

@@ -1,5 +1,5 @@
-import { basename, resolve } from 'node:path';
 import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { basename, resolve } from 'node:path';
 import { WardenError } from '../../core/errors.js';
 import { formatBundle } from './bundle.js';
 import { IN_TOTO_PAYLOAD_TYPE, pae } from './dsse.js';
@@ -33,13 +33,11 @@ function invalid(message: string, cause?: unknown): WardenError {
 }
 
 function loadKey(pem: string, passphrase: string | undefined): KeyObject {
-  let key: KeyObject;
   try {
-    key = createPrivateKey(passphrase === undefined ? pem : { key: pem, passphrase });
+    return createPrivateKey(passphrase === undefined ? pem : { key: pem, passphrase });
   } catch (err) {
     throw invalid('privateKey is not a readable PEM private key', err);
   }
-  return key;
 }
 
 function loadChain(pems: readonly string[], key: KeyObject): X509Certificate[] {
@@ -54,7 +52,9 @@ function loadChain(pems: readonly string[], key: KeyObject): X509Certificate[] {
   if (leaf === undefined) throw invalid('certificateChain is empty');
   const spki = (k: KeyObject) => k.export({ type: 'spki', format: 'der' });
   if (!spki(leaf.publicKey).equals(spki(createPublicKey(key)))) {
-    throw invalid('the signing certificate (certificateChain[0]) does not hold the public half of privateKey');
+    throw invalid(
+      'the signing certificate (certificateChain[0]) does not hold the public half of privateKey',
+    );
   }
   return certs;
 }
@@ -70,9 +70,12 @@ export async function signOms(input: OmsSignInput): Promise<string> {
   if (curve === undefined) throw invalid('privateKey must be an ECDSA P-256, P-384 or P-521 key');
   const chain = input.certificateChain === undefined ? undefined : loadChain(input.certificateChain, key);
   const ignorePaths = canonicalIgnorePaths(input.ignorePaths ?? [], 'ignorePaths');
-  if (typeof ignorePaths === 'string') throw invalid(ignorePaths);
 
-  const walk = { ignorePaths, ignoreGitPaths: input.ignoreGitPaths, allowSymlinks: input.allowSymlinks === true };
+  const walk = {
+    ignorePaths,
+    ignoreGitPaths: input.ignoreGitPaths,
+    allowSymlinks: input.allowSymlinks === true,
+  };
   const manifest = await hashModelDir(input.modelDir, walk);
   const statement = buildStatement(basename(resolve(input.modelDir)), manifest.files, {
     allowSymlinks: walk.allowSymlinks,

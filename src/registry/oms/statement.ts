@@ -102,7 +102,9 @@ function parseResources(raw: unknown): OmsResource[] {
     const path = typeof r.name === 'string' ? canonicalRelativePath(r.name) : undefined;
     if (path === undefined) fail(`predicate.resources[${i}].name is not a relative path inside the model`);
     if (r.algorithm !== 'sha256') {
-      fail(`predicate.resources[${i}].algorithm ${JSON.stringify(r.algorithm)} does not match hash_type "sha256"`);
+      fail(
+        `predicate.resources[${i}].algorithm ${JSON.stringify(r.algorithm)} does not match hash_type "sha256"`,
+      );
     }
     if (typeof r.digest !== 'string' || !HEX_SHA256.test(r.digest)) {
       fail(`predicate.resources[${i}].digest is not a hex SHA-256 digest`);
@@ -127,7 +129,8 @@ export function parseStatement(payload: Uint8Array): OmsStatement {
     fail('the DSSE payload is not UTF-8 JSON');
   }
   if (!isObject(doc)) fail('the DSSE payload is not a JSON object');
-  if (doc._type !== STATEMENT_TYPE) fail(`statement _type ${JSON.stringify(doc._type)} is not ${STATEMENT_TYPE}`);
+  if (doc._type !== STATEMENT_TYPE)
+    fail(`statement _type ${JSON.stringify(doc._type)} is not ${STATEMENT_TYPE}`);
   if (doc.predicateType !== PREDICATE_TYPE) {
     fail(`predicateType ${JSON.stringify(doc.predicateType)} is not ${PREDICATE_TYPE}`);
   }
@@ -136,7 +139,8 @@ export function parseStatement(payload: Uint8Array): OmsStatement {
   const subject: unknown = subjects[0];
   if (!isObject(subject) || typeof subject.name !== 'string') fail('subject[0].name must be a string');
   const digest = isObject(subject.digest) ? subject.digest.sha256 : undefined;
-  if (typeof digest !== 'string' || !HEX_SHA256.test(digest)) fail('subject[0].digest.sha256 must be a hex SHA-256');
+  if (typeof digest !== 'string' || !HEX_SHA256.test(digest))
+    fail('subject[0].digest.sha256 must be a hex SHA-256');
   if (!isObject(doc.predicate)) fail('the statement has no predicate object');
   const serialization = parseSerialization(doc.predicate.serialization);
   const resources = parseResources(doc.predicate.resources);

@@ -4,9 +4,9 @@ import { type ParsedBundle, parseBundle } from './bundle.js';
 import { certFingerprint, checkSigningUsage, verifyChain } from './chain.js';
 import { IN_TOTO_PAYLOAD_TYPE, pae } from './dsse.js';
 import { type EcCurve, ecCurve, keyHint, verifyEcdsa } from './ecdsa.js';
-import { type OmsCheck, OmsCheckFailure, nameList } from './failure.js';
+import { nameList, type OmsCheck, OmsCheckFailure } from './failure.js';
 import { hashFile, ignoreRulesFor, listModelFiles } from './model-files.js';
-import { canonicalIgnorePaths, canonicalRelativePath, type IgnoreRules } from './paths.js';
+import { canonicalIgnorePaths, canonicalRelativePath, comparePaths, type IgnoreRules } from './paths.js';
 import { type OmsResource, type OmsStatement, parseStatement } from './statement.js';
 
 /** The signers a project trusts: ECDSA public keys, and/or CA certificates with optional intermediates. */
@@ -38,7 +38,10 @@ interface VerifyOptions {
 
 /** What verifyOmsBundle checks: a bundle against a model folder or an already-hashed manifest. */
 export type OmsVerifyInput = VerifyOptions &
-  ({ readonly modelDir: string; readonly manifest?: undefined } | { readonly manifest: OmsManifestInput; readonly modelDir?: undefined });
+  (
+    | { readonly modelDir: string; readonly manifest?: undefined }
+    | { readonly manifest: OmsManifestInput; readonly modelDir?: undefined }
+  );
 
 /** One certificate of a verified chain. */
 export interface OmsChainCertificate {
@@ -82,7 +85,10 @@ function trustedKeys(keys: readonly KeyObject[]): { key: KeyObject; curve: EcCur
   return keys.map((key, i) => {
     const curve = key.type === 'public' ? ecCurve(key) : undefined;
     if (curve === undefined) {
-      throw new WardenError('WARDEN_INVALID_INPUT', `trust.publicKeys[${i}] is not an ECDSA P-256, P-384 or P-521 public key`);
+      throw new WardenError(
+        'WARDEN_INVALID_INPUT',
+        `trust.publicKeys[${i}] is not an ECDSA P-256, P-384 or P-521 public key`,
+      );
     }
     return { key, curve, hint: keyHint(key) };
   });
@@ -100,10 +106,14 @@ function verifySignature(bundle: ParsedBundle, trust: OmsTrust, at: Date): OmsSi
 
   if (material.kind === 'publicKey') {
     const keys = trustedKeys(trust.publicKeys ?? []);
-    if (keys.length === 0) throw new OmsCheckFailure('trust', 'the bundle is signed with a key, and no keys are trusted');
+    if (keys.length === 0)
+      throw new OmsCheckFailure('trust', 'the bundle is signed with a key, and no keys are trusted');
     const candidates = material.hint === undefined ? keys : keys.filter((k) => k.hint === material.hint);
     if (candidates.length === 0) {
-      throw new OmsCheckFailure('trust', `the bundle's key hint ${material.hint} matches none of the trusted keys`);
+      throw new OmsCheckFailure(
+        'trust',
+        `the bundle's key hint ${material.hint} matches none of the trusted keys`,
+      );
     }
     const signer = candidates.find((k) => verifyEcdsa(k.key, k.curve, message, bundle.signature));
     if (signer === undefined) {
@@ -116,13 +126,22 @@ function verifySignature(bundle: ParsedBundle, trust: OmsTrust, at: Date): OmsSi
   if (leaf === undefined) throw new OmsCheckFailure('bundle', 'the bundle carries no certificate');
   const curve = ecCurve(leaf.publicKey);
   if (curve === undefined) {
-    throw new OmsCheckFailure('bundle', `signing certificate "${leaf.subject}" does not hold an ECDSA P-256, P-384 or P-521 key`);
+    throw new OmsCheckFailure(
+      'bundle',
+      `signing certificate "${leaf.subject}" does not hold an ECDSA P-256, P-384 or P-521 key`,
+    );
   }
   if (!verifyEcdsa(leaf.publicKey, curve, message, bundle.signature)) {
-    throw new OmsCheckFailure('signature', `the DSSE signature does not verify with the key of "${leaf.subject}"`);
+    throw new OmsCheckFailure(
+      'signature',
+      `the DSSE signature does not verify with the key of "${leaf.subject}"`,
+    );
   }
   if ((trust.rootCerts ?? []).length === 0) {
-    throw new OmsCheckFailure('trust', 'the bundle is signed with a certificate, and no root certificates are trusted');
+    throw new OmsCheckFailure(
+      'trust',
+      'the bundle is signed with a certificate, and no root certificates are trusted',
+    );
   }
   const path = verifyChain(
     leaf,
@@ -159,9 +178,11 @@ async function compareFiles(
   const missing = resources.filter((r) => !byPath.has(r.path)).map((r) => r.path);
   const extra = local.filter((f) => !listed.has(f.path)).map((f) => f.path);
   const problems: string[] = [];
-  if (missing.length > 0) problems.push(`missing ${nameList(missing)}`);
-  const excluded = missing.filter((p) => rules.match(p) !== undefined);
-  if (excluded.length > 0) problems.push(`(excluded by ignore paths: ${nameList(excluded)})`);
+  if (missing.length > 0) {
+    const excluded = missing.filter((p) => rules.match(p) !== undefined);
+    const note = excluded.length > 0 ? ` (${nameList(excluded)} excluded by ignore paths)` : '';
+    problems.push(`missing ${nameList(missing)}${note}`);
+  }
   if (extra.length > 0) problems.push(`not covered by the signature ${nameList(extra)}`);
   if (problems.length === 0) {
     const changed: string[] = [];
@@ -181,17 +202,37 @@ function manifestEntries(manifest: OmsManifestInput): [string, string][] {
   return raw.map(([p, digest]) => {
     const path = canonicalRelativePath(p);
     if (path === undefined || seen.has(path)) {
-      throw new WardenError('WARDEN_INVALID_INPUT', `manifest path ${JSON.stringify(p)} is invalid or repeated`);
+      throw new WardenError(
+        'WARDEN_INVALID_INPUT',
+        `manifest path ${JSON.stringify(p)} is invalid or repeated`,
+      );
     }
     if (typeof digest !== 'string' || !/^[0-9a-f]{64}$/.test(digest)) {
-      throw new WardenError('WARDEN_INVALID_INPUT', `manifest digest for ${JSON.stringify(p)} is not lowercase hex SHA-256`);
+      throw new WardenError(
+        'WARDEN_INVALID_INPUT',
+        `manifest digest for ${JSON.stringify(p)} is not lowercase hex SHA-256`,
+      );
     }
     seen.add(path);
     return [path, digest];
   });
 }
 
-async function checkFiles(statement: OmsStatement, input: OmsVerifyInput, extraIgnores: readonly string[]): Promise<string[]> {
+/** Runs a model-folder operation, turning its refusals (symlinks, unreadable files) into a failed check. */
+async function filesCheck<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (err) {
+    if (err instanceof WardenError) throw new OmsCheckFailure('files', err.message);
+    throw err;
+  }
+}
+
+async function checkFiles(
+  statement: OmsStatement,
+  input: OmsVerifyInput,
+  extraIgnores: readonly string[],
+): Promise<string[]> {
   const walk = {
     ignorePaths: [...(statement.serialization.ignorePaths ?? []), ...extraIgnores],
     ignoreGitPaths: input.ignoreGitPaths,
@@ -206,26 +247,14 @@ async function checkFiles(statement: OmsStatement, input: OmsVerifyInput, extraI
       else local.push({ path, digest: async () => sha256 });
     }
     await compareFiles(statement.resources, local, rules);
-    return ignored;
+    return ignored.sort(comparePaths);
   }
-  let listing: Awaited<ReturnType<typeof listModelFiles>>;
-  try {
-    listing = await listModelFiles(input.modelDir, walk);
-  } catch (err) {
-    if (err instanceof WardenError) throw new OmsCheckFailure('files', err.message);
-    throw err;
-  }
+  const modelDir = input.modelDir;
+  const listing = await filesCheck(() => listModelFiles(modelDir, walk));
   const noFollow = !walk.allowSymlinks;
   const local = listing.files.map((f) => ({
     path: f.path,
-    digest: async () => {
-      try {
-        return (await hashFile(f.absolutePath, noFollow)).sha256;
-      } catch (err) {
-        if (err instanceof WardenError) throw new OmsCheckFailure('files', err.message);
-        throw err;
-      }
-    },
+    digest: async () => (await filesCheck(() => hashFile(f.absolutePath, noFollow))).sha256,
   }));
   await compareFiles(statement.resources, local, rules);
   return [...listing.ignored];
@@ -240,7 +269,6 @@ async function checkFiles(statement: OmsStatement, input: OmsVerifyInput, extraI
  */
 export async function verifyOmsBundle(input: OmsVerifyInput): Promise<OmsVerification> {
   const extraIgnores = canonicalIgnorePaths(input.ignorePaths ?? [], 'ignorePaths');
-  if (typeof extraIgnores === 'string') throw new WardenError('WARDEN_INVALID_INPUT', extraIgnores);
   try {
     const bundle = parseBundle(input.bundle);
     const signer = verifySignature(bundle, input.trust, input.at ?? new Date());
@@ -254,7 +282,8 @@ export async function verifyOmsBundle(input: OmsVerifyInput): Promise<OmsVerific
       ignored: Object.freeze(ignored),
     });
   } catch (err) {
-    if (err instanceof OmsCheckFailure) return Object.freeze({ ok: false, check: err.check, reason: err.message });
+    if (err instanceof OmsCheckFailure)
+      return Object.freeze({ ok: false, check: err.check, reason: err.message });
     throw err;
   }
 }
