@@ -17,8 +17,9 @@ export interface FolderEntry {
  * paths. Refuses symlinks, devices, sockets and FIFOs inside it, and paths `checkManifestPaths` rejects.
  */
 export async function checkFolderEntries(dir: string): Promise<FolderEntry[]> {
-  if (!(await stat(dir)).isDirectory())
+  if (!(await stat(dir)).isDirectory()) {
     throw new WardenError('WARDEN_INVALID_INPUT', `${dir} is not a directory`);
+  }
   const found: { rel: string; file: string; size: number }[] = [];
   const refused: string[] = [];
   const walk = async (abs: string, rel: string, depth: number): Promise<void> => {

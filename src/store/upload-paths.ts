@@ -21,9 +21,9 @@ export function checkManifestPaths(paths: readonly string[]): string[] {
   if (paths.length === 0) issues.push({ field: 'files', message: 'must list at least one file' });
   paths.forEach((raw, i) => {
     const field = `files[${i}].path`;
-    const problem = typeof raw === 'string' ? pathProblem(raw) : 'must be a string';
-    if (problem !== undefined) {
-      issues.push({ field, message: `${problem}: ${show(raw)}` });
+    const issue = pathIssue(raw, field);
+    if (issue !== undefined) {
+      issues.push(issue);
       return;
     }
     const path = raw.normalize('NFC');
@@ -50,6 +50,12 @@ export function checkManifestPaths(paths: readonly string[]): string[] {
 
 function firstDefined<T>(values: readonly (T | undefined)[]): T | undefined {
   return values.find((v) => v !== undefined);
+}
+
+/** The issue with one path on its own (not its collisions), named `field`, or undefined when it is fine. */
+export function pathIssue(raw: unknown, field: string): FieldIssue | undefined {
+  const problem = typeof raw === 'string' ? pathProblem(raw) : 'must be a string';
+  return problem === undefined ? undefined : { field, message: `${problem}: ${show(raw)}` };
 }
 
 /** Why `path` is not an acceptable relative path, or undefined when it is. */
