@@ -1,23 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Backend, freshBackend, PG_ADMIN_URL, postgresAvailable } from '../support/backends.js';
-import { freePort, newToken, type ServerProcess, spawnServer, waitReady } from '../support/process.js';
+import { call, freePort, newToken, type ServerProcess, spawnServer, waitReady } from '../support/process.js';
 
 // Throws under CI=true when PostgreSQL is unreachable, so CI fails rather than skips.
 const pgUp = await postgresAvailable();
-
-async function call(server: ServerProcess, method: string, path: string, token: string, body?: unknown) {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, text, json: () => JSON.parse(text) };
-}
 
 describe('authorization changes reach every replica on the next request (postgres)', {
   skip: pgUp ? false : `PostgreSQL is unavailable at ${PG_ADMIN_URL} (set CI=true to make this a failure)`,
@@ -48,12 +35,12 @@ describe('authorization changes reach every replica on the next request (postgre
   it('a binding granted and revoked on replica A decides the very next request on replica B', async () => {
     const sa = await call(a, 'POST', '/api/v1/principals', admin, { type: 'service', name: 'auditor-bot' });
     assert.equal(sa.status, 201, sa.text);
-    const id = sa.json().id as string;
+    const id = sa.body.id as string;
     const issued = await call(a, 'POST', `/api/v1/principals/${id}/tokens`, admin, {
       description: 'replica test',
     });
     assert.equal(issued.status, 201, issued.text);
-    const token = issued.json().token as string;
+    const token = issued.body.token as string;
 
     // B decides first, so it holds a cached denial that only the epoch can invalidate.
     assert.equal((await call(b, 'GET', '/api/v1/ledger/info', token)).status, 403);
@@ -67,24 +54,24 @@ describe('authorization changes reach every replica on the next request (postgre
     assert.equal(bound.status, 201, bound.text);
     assert.equal((await call(b, 'GET', '/api/v1/ledger/info', token)).status, 200);
 
-    const revoked = await call(a, 'POST', `/api/v1/bindings/${bound.json().id}/revoke`, admin, {});
+    const revoked = await call(a, 'POST', `/api/v1/bindings/${bound.body.id}/revoke`, admin, {});
     assert.equal(revoked.status, 200, revoked.text);
     assert.equal((await call(b, 'GET', '/api/v1/ledger/info', token)).status, 403);
   });
 
   it('a policy bundle applied on replica A is in force on replica B at once', async () => {
     const sa = await call(a, 'POST', '/api/v1/principals', admin, { type: 'service', name: 'metrics-bot' });
-    const id = sa.json().id as string;
+    const id = sa.body.id as string;
     const token = (
       await call(a, 'POST', `/api/v1/principals/${id}/tokens`, admin, { description: 'metrics' })
-    ).json().token as string;
+    ).body.token as string;
     await call(a, 'POST', '/api/v1/bindings', admin, {
       role: 'security-auditor',
       principal: { type: 'ServiceAccount', id },
       resource: { type: 'Platform', id: 'root' },
     });
     assert.equal((await call(b, 'GET', '/metrics', token)).status, 403);
-    const { files } = (await call(a, 'GET', '/api/v1/policy/files', admin)).json() as {
+    const { files } = (await call(a, 'GET', '/api/v1/policy/files', admin)).body as {
       files: Record<string, string>;
     };
     const role = 'roles/security-auditor.cedar';
@@ -99,6 +86,6 @@ describe('authorization changes reach every replica on the next request (postgre
     const applied = await call(a, 'POST', '/api/v1/policy/bundles', admin, { files: changed });
     assert.equal(applied.status, 201, applied.text);
     assert.equal((await call(b, 'GET', '/metrics', token)).status, 200);
-    assert.equal((await call(b, 'GET', '/api/v1/policy', admin)).json().version, applied.json().version);
+    assert.equal((await call(b, 'GET', '/api/v1/policy', admin)).body.version, applied.body.version);
   });
 });

@@ -1,43 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Backend, freshBackend, PG_ADMIN_URL, postgresAvailable } from '../support/backends.js';
-import { freePort, newToken, type ServerProcess, spawnServer, waitReady } from '../support/process.js';
+import { call, freePort, newToken, type ServerProcess, spawnServer, waitReady } from '../support/process.js';
 
 // Throws under CI=true when PostgreSQL is unreachable, so CI fails rather than skips.
 const pgUp = await postgresAvailable();
 
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
-
-interface Answer {
-  readonly status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: tests assert on response shapes directly.
-  readonly body: any;
-  readonly text: string;
-}
-
-async function call(
-  server: ServerProcess,
-  method: string,
-  path: string,
-  token: string,
-  body?: unknown,
-  type = 'application/json',
-): Promise<Answer> {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': type }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  return { status: res.status, body: parsed, text };
-}
 
 function histogram(metrics: string): { count: number; sum: number } {
   const value = (name: string) =>

@@ -244,3 +244,35 @@ export function startLoad(server: ServerProcess, token: string, loops = 8): Load
     },
   };
 }
+
+/** An HTTP answer from a server process, with its body parsed when it is JSON. */
+export interface Answer {
+  readonly status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: tests assert on response shapes directly.
+  readonly body: any;
+  readonly text: string;
+}
+
+/** Calls `server` with a bearer token and an optional JSON (or `type`) body. */
+export async function call(
+  server: ServerProcess,
+  method: string,
+  path: string,
+  token: string,
+  body?: unknown,
+  type = 'application/json',
+): Promise<Answer> {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': type }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, body: parsed, text };
+}
