@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Backend, freshBackend, PG_ADMIN_URL, postgresAvailable } from '../support/backends.js';
-import { call, freePort, newToken, type ServerProcess, spawnServer, waitReady } from '../support/process.js';
+import { PG_ADMIN_URL, postgresAvailable } from '../support/backends.js';
+import { call, type Replicas, type ServerProcess, startReplicas } from '../support/process.js';
 
 // Throws under CI=true when PostgreSQL is unreachable, so CI fails rather than skips.
 const pgUp = await postgresAvailable();
@@ -9,28 +9,16 @@ const pgUp = await postgresAvailable();
 describe('authorization changes reach every replica on the next request (postgres)', {
   skip: pgUp ? false : `PostgreSQL is unavailable at ${PG_ADMIN_URL} (set CI=true to make this a failure)`,
 }, () => {
-  let backend: Backend;
   let a: ServerProcess;
   let b: ServerProcess;
-  const admin = newToken();
+  let admin: string;
+  let replicas: Replicas | undefined;
 
   before(async () => {
-    backend = await freshBackend('postgres');
-    const env = {
-      WARDEN_DATA_DIR: backend.dataDir,
-      WARDEN_DATABASE_URL: backend.databaseUrl,
-      WARDEN_BOOTSTRAP_TOKEN: admin,
-      WARDEN_LOG_LEVEL: 'warn',
-    };
-    a = spawnServer(await freePort(), env);
-    await waitReady(a);
-    b = spawnServer(await freePort(), env);
-    await waitReady(b);
+    replicas = await startReplicas();
+    ({ a, b, admin } = replicas);
   });
-  after(async () => {
-    await Promise.all([a?.kill(), b?.kill()]);
-    await backend?.drop();
-  });
+  after(() => replicas?.stop());
 
   it('a binding granted and revoked on replica A decides the very next request on replica B', async () => {
     const sa = await call(a, 'POST', '/api/v1/principals', admin, { type: 'service', name: 'auditor-bot' });

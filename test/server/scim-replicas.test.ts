@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Backend, freshBackend, PG_ADMIN_URL, postgresAvailable } from '../support/backends.js';
-import { call, freePort, newToken, type ServerProcess, spawnServer, waitReady } from '../support/process.js';
+import { PG_ADMIN_URL, postgresAvailable } from '../support/backends.js';
+import { call, type Replicas, type ServerProcess, startReplicas } from '../support/process.js';
 
 // Throws under CI=true when PostgreSQL is unreachable, so CI fails rather than skips.
 const pgUp = await postgresAvailable();
@@ -18,29 +18,16 @@ function histogram(metrics: string): { count: number; sum: number } {
 describe('SCIM deactivation across two replicas on postgres', {
   skip: pgUp ? false : `PostgreSQL is unavailable at ${PG_ADMIN_URL} (set CI=true to make this a failure)`,
 }, () => {
-  let backend: Backend;
   let a: ServerProcess;
   let b: ServerProcess;
-  const admin = newToken();
+  let admin: string;
+  let replicas: Replicas | undefined;
 
   before(async () => {
-    backend = await freshBackend('postgres');
-    const env = {
-      WARDEN_DATA_DIR: backend.dataDir,
-      WARDEN_DATABASE_URL: backend.databaseUrl,
-      WARDEN_BOOTSTRAP_TOKEN: admin,
-      WARDEN_LOG_LEVEL: 'warn',
-    };
-    // The first replica bootstraps and creates the keys; the second shares them through the data dir.
-    a = spawnServer(await freePort(), env);
-    await waitReady(a);
-    b = spawnServer(await freePort(), env);
-    await waitReady(b);
+    replicas = await startReplicas();
+    ({ a, b, admin } = replicas);
   });
-  after(async () => {
-    await Promise.all([a?.kill(), b?.kill()]);
-    await backend?.drop();
-  });
+  after(() => replicas?.stop());
 
   it('a SCIM deactivation through replica A is refused by replica B on the very next request', async (t) => {
     // The identity provider's service account, set up through the JSON API as the bootstrap admin.

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freshBackend } from './backends.js';
 
 /** The compiled CLI entry point (`warden`), as the tests run it. */
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -275,4 +276,37 @@ export async function call(
     parsed = undefined;
   }
   return { status: res.status, body: parsed, text };
+}
+
+/** Two `warden serve` replicas on one fresh PostgreSQL database, sharing a data directory and an admin token. */
+export interface Replicas {
+  readonly a: ServerProcess;
+  readonly b: ServerProcess;
+  readonly admin: string;
+  stop(): Promise<void>;
+}
+
+/** Starts replica A (it bootstraps and creates the keys), then replica B, which shares them through the data dir. */
+export async function startReplicas(): Promise<Replicas> {
+  const backend = await freshBackend('postgres');
+  const admin = newToken();
+  const env = {
+    WARDEN_DATA_DIR: backend.dataDir,
+    WARDEN_DATABASE_URL: backend.databaseUrl,
+    WARDEN_BOOTSTRAP_TOKEN: admin,
+    WARDEN_LOG_LEVEL: 'warn',
+  };
+  const a = spawnServer(await freePort(), env);
+  await waitReady(a);
+  const b = spawnServer(await freePort(), env);
+  await waitReady(b);
+  return {
+    a,
+    b,
+    admin,
+    stop: async () => {
+      await Promise.all([a.kill(), b.kill()]);
+      await backend.drop();
+    },
+  };
 }
