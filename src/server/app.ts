@@ -92,7 +92,12 @@ function register(app: FastifyInstance, guard: Guard, spec: AnyRoute, document: 
       };
       let ctx: CallContext | undefined;
       if (principal !== undefined && 'action' in spec.access) {
-        ctx = await guard.authorize(request, principal, spec.access.action, spec.access.resource(input));
+        ctx = await guard.authorize(
+          request,
+          principal,
+          spec.access.action,
+          await spec.access.resource(input),
+        );
       }
       if (document !== undefined) return document;
       const decision = ctx && {

@@ -30,7 +30,11 @@ export interface RouteSpec<Q = unknown, B = unknown, P = unknown> {
   readonly summary: string;
   readonly access:
     | { readonly public: true }
-    | { readonly action: string; readonly resource: (input: RouteInput<Q, B, P>) => EntityRef };
+    | {
+        readonly action: string;
+        /** The resource to authorize; async when it must be looked up (e.g. a request's model version). */
+        readonly resource: (input: RouteInput<Q, B, P>) => EntityRef | Promise<EntityRef>;
+      };
   readonly query?: ZodType<Q>;
   readonly body?: ZodType<B>;
   readonly params?: ZodType<P>;

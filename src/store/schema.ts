@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { LifecycleTables } from './schema-lifecycle.js';
 
 /** An audit event row. `seq` is null until the integrator gives it a place in the log; `body` is null once purged. */
 export interface LedgerEventTable {
@@ -149,7 +150,7 @@ export interface SettingTable {
   value: string;
 }
 
-export interface Database {
+export interface Database extends LifecycleTables {
   ledger_events: LedgerEventTable;
   ledger_leaves: LedgerLeafTable;
   ledger_tile_hashes: LedgerTileHashTable;

@@ -67,7 +67,11 @@ describe('diffBundles', () => {
     assert.deepEqual(purge?.after.policies, ['guardrail:no-purge']);
     const stage = flips.get('tests/guardrails.yaml: a staging version is not deployed to production');
     assert.deepEqual([stage?.before.decision, stage?.after.decision], ['deny', 'allow']);
-    assert.equal(diff.flips.length, 3, formatDiff(diff));
+    const unsigned = flips.get(
+      'tests/guardrails.yaml: an unsigned production version is not deployed to production',
+    );
+    assert.deepEqual([unsigned?.before.decision, unsigned?.after.decision], ['deny', 'allow']);
+    assert.equal(diff.flips.length, 4, formatDiff(diff));
     assert.equal(
       diff.tested,
       (await defaultBundle()).tests.length,

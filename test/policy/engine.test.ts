@@ -276,10 +276,13 @@ describe('PolicyEngine: explain and permissions', () => {
     ]);
     const { entities } = request(alice, 'dataset.read', labels);
     const transactions = ref('Dataset', 'transactions');
-    assert.deepEqual(engine.permissions(alice.uid, transactions, entities), ['dataset.request_access']);
+    assert.deepEqual(engine.permissions(alice.uid, transactions, entities), [
+      'dataset.request_access',
+      'project.read',
+    ]);
     assert.deepEqual(
       engine.permissions(alice.uid, transactions, entities, context({ purpose: 'fraud-detection' })),
-      ['dataset.read', 'dataset.request_access'],
+      ['dataset.read', 'dataset.request_access', 'project.read'],
     );
     assert.deepEqual(engine.permissions(alice.uid, ref('Endpoint', 'prod'), entities), []);
     assert.deepEqual(engine.permissions(alice.uid, alice.uid, entities), [

@@ -34,9 +34,11 @@ const ROLE_ACTIONS: Record<string, readonly string[] | 'all'> = {
     'model.read',
     'model_version.download',
     'model_version.promote',
+    'model_version.attach',
     'endpoint.create',
     'endpoint.deploy',
     'endpoint.invoke',
+    'endpoint.rollback',
   ],
   'model-validator': [
     'project.read',
@@ -46,6 +48,8 @@ const ROLE_ACTIONS: Record<string, readonly string[] | 'all'> = {
     'model_version.approve',
     'model_version.rollback',
     'model_version.retire',
+    'model_version.alias',
+    'endpoint.rollback',
   ],
   'platform-admin': 'all',
   'security-auditor': [
@@ -90,6 +94,7 @@ interface Facts {
   purposes: string[];
   creator: number;
   stage: string;
+  signed: boolean;
   environment: string;
 }
 
@@ -116,7 +121,7 @@ function world(f: Facts): EntityData[] {
     {
       uid: ref('ModelVersion', 'v1'),
       parents: [m1, p1],
-      attrs: { createdBy, stage: f.stage },
+      attrs: { createdBy, stage: f.stage, signed: f.signed },
     },
     { uid: ref('Endpoint', 'e1'), parents: [p2], attrs: { environment: f.environment } },
   ];
@@ -128,6 +133,7 @@ const RESOURCES = world({
   purposes: [],
   creator: 0,
   stage: '',
+  signed: false,
   environment: '',
 }).map((e) => e.uid);
 const SCOPES = RESOURCES.filter((r) => r.type !== 'User' && r.type !== 'ServiceAccount');
@@ -182,7 +188,10 @@ function reference(
     const creator = by.user ?? by.serviceAccount;
     if (creator && entityText(creator) === entityText(who)) forbids.push('guardrail:separation-of-duties');
   }
-  if (action === 'endpoint.deploy_production' && attr('stage') !== 'production') {
+  if (
+    action === 'endpoint.deploy_production' &&
+    (attr('stage') !== 'production' || attr('signed') !== true)
+  ) {
     forbids.push('guardrail:production-deploy-stage');
   }
   if (forbids.length > 0) return { allowed: false, policies: forbids.sort() };
@@ -220,6 +229,7 @@ const facts = fc.record({
   purposes: fc.subarray(['fraud', 'ads']),
   creator: fc.integer({ min: 0, max: 2 }),
   stage: fc.constantFrom('registered', 'staging', 'production', 'retired'),
+  signed: fc.boolean(),
   environment: fc.constantFrom('dev', 'staging', 'production'),
 });
 

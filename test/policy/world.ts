@@ -71,12 +71,16 @@ export const resources: readonly EntityData[] = [
   {
     uid: ref('ModelVersion', 'by-carol'),
     parents: [ref('Model', 'scorer'), FRAUD],
-    attrs: { createdBy: { user: { type: 'User', id: 'carol' } }, stage: 'staging' },
+    attrs: { createdBy: { user: { type: 'User', id: 'carol' } }, stage: 'staging', signed: false },
   },
   {
     uid: ref('ModelVersion', 'by-ci'),
     parents: [ref('Model', 'scorer'), FRAUD],
-    attrs: { createdBy: { serviceAccount: { type: 'ServiceAccount', id: 'ci' } }, stage: 'production' },
+    attrs: {
+      createdBy: { serviceAccount: { type: 'ServiceAccount', id: 'ci' } },
+      stage: 'production',
+      signed: true,
+    },
   },
   { uid: ref('Endpoint', 'prod'), parents: [FRAUD], attrs: { environment: 'production' } },
   { uid: ref('Endpoint', 'staging'), parents: [FRAUD], attrs: { environment: 'staging' } },
