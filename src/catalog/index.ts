@@ -1,0 +1,3 @@
+export { addLineageEdges, type LineageEdge, type LineageKind } from './lineage-edges.js';
+export { type ProjectSettings, parseProjectSettings, projectSettingsSchema } from './project-settings.js';
+export { type ProjectTrust, projectTrust } from './trust.js';
