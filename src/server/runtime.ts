@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { catalogResolver } from '../catalog/index.js';
 import type { Config } from '../config/index.js';
 import { type Clock, systemClock } from '../core/index.js';
 import {
@@ -85,6 +86,7 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
     const directory = new Directory({ store, ledger, clock });
     const credentials = new Credentials({ store, ledger, clock });
     const authorizer = new Authorizer({ store, ledger, clock });
+    authorizer.addResolver(catalogResolver);
     const bindings = new Bindings({ store, ledger, clock });
     const now = () => clock.now();
     const throttle = {
