@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { catalogResolver, Datasets, Lineage, Projects } from '../catalog/index.js';
 import type { Config } from '../config/index.js';
 import { type Clock, systemClock } from '../core/index.js';
 import {
@@ -85,6 +86,10 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
     const directory = new Directory({ store, ledger, clock });
     const credentials = new Credentials({ store, ledger, clock });
     const authorizer = new Authorizer({ store, ledger, clock });
+    authorizer.addResolver(catalogResolver);
+    const projects = new Projects({ store, ledger, clock, authorizer });
+    const datasets = new Datasets({ store, ledger, clock, authorizer });
+    const lineage = new Lineage({ store });
     const bindings = new Bindings({ store, ledger, clock });
     const now = () => clock.now();
     const throttle = {
@@ -139,6 +144,9 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
       sessions,
       throttle,
       metrics,
+      projects,
+      datasets,
+      lineage,
     });
     const app = buildApp({
       guard,

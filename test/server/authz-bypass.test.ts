@@ -29,6 +29,8 @@ const SELF_ROUTES = [
   'POST /api/v1/auth/mfa/enroll',
   'POST /api/v1/auth/mfa/confirm',
   'POST /api/v1/auth/mfa/verify',
+  // Lists only the projects the caller may read: empty for a principal without bindings.
+  'GET /api/v1/projects',
 ];
 const SELF_ACTIONS = ['self.read', 'session.close', 'mfa.manage'];
 
@@ -50,8 +52,20 @@ const scimPatch = {
   Operations: [{ op: 'replace', path: 'active', value: false }],
 };
 
-/** A valid request for every guarded route, so that a refusal can only come from the guard. */
-const SAMPLES: Record<string, { query?: string; body?: unknown }> = {
+const dataset = {
+  name: 'sweep-transactions',
+  versionDigest: `sha256:${'0'.repeat(64)}`,
+  sensitivity: 'restricted',
+  allowedPurposes: ['fraud-detection'],
+  piiFields: ['card_number'],
+  locationUri: 's3://sweep/transactions/v1',
+};
+
+/**
+ * A valid request for every guarded route, so that a refusal can only come from the guard. `url`
+ * replaces the route's path when a path parameter cannot take an arbitrary id (it is an enum).
+ */
+const SAMPLES: Record<string, { query?: string; body?: unknown; url?: string }> = {
   'POST /api/v1/events': {
     body: { specversion: '1.0', id: 'sweep-1', source: 'https://ci.example/p/1', type: 'com.example.sweep' },
   },
@@ -118,6 +132,21 @@ const SAMPLES: Record<string, { query?: string; body?: unknown }> = {
   'PUT /scim/v2/Groups/:id': { body: scimGroup },
   'PATCH /scim/v2/Groups/:id': { body: scimPatch },
   'DELETE /scim/v2/Groups/:id': {},
+  'POST /api/v1/projects': { body: { id: 'sweep-project' } },
+  'GET /api/v1/projects': {},
+  'GET /api/v1/projects/:project': {},
+  'PATCH /api/v1/projects/:project': { body: { description: 'sweep' } },
+  'POST /api/v1/projects/:project/signers': {
+    body: { name: 'sweep', kind: 'key', pem: '-----BEGIN PUBLIC KEY-----' },
+  },
+  'GET /api/v1/projects/:project/signers': {},
+  'POST /api/v1/projects/:project/signers/:id/revoke': { body: {} },
+  'POST /api/v1/projects/:project/datasets': { body: dataset },
+  'GET /api/v1/projects/:project/datasets': {},
+  'GET /api/v1/datasets/:id': {},
+  'POST /api/v1/datasets/:id/access-requests': { body: { purpose: 'fraud-detection' } },
+  'POST /api/v1/datasets/:id/reads': { body: { grant: 'sweep-grant' } },
+  'GET /api/v1/lineage/:kind/:id': { url: '/api/v1/lineage/dataset/:id', query: 'direction=down' },
 };
 
 // Input no route accepts: it must not matter, because 401 comes before validation.
@@ -138,7 +167,7 @@ function fillPath(url: string, value: string): string {
 function sampleUrl(r: AnyRoute, id: string): string {
   const sample = SAMPLES[routeKey(r)];
   assert.ok(sample, `add a valid sample request for ${routeKey(r)} to SAMPLES`);
-  return `${fillPath(r.url, id)}${sample.query ? `?${sample.query}` : ''}`;
+  return `${fillPath(sample.url ?? r.url, id)}${sample.query ? `?${sample.query}` : ''}`;
 }
 
 interface Credential {

@@ -1,3 +1,4 @@
+import type { Datasets, Lineage, Projects } from '../../catalog/index.js';
 import type {
   Credentials,
   Directory,
@@ -14,15 +15,18 @@ import type { AnyRoute } from '../route.js';
 import { accessRoutes } from './access.js';
 import { auditRoutes } from './audit.js';
 import { authRoutes } from './auth.js';
+import { datasetRoutes } from './datasets.js';
 import { eventRoutes } from './events.js';
 import { exportRoutes } from './export.js';
 import { healthRoutes } from './health.js';
 import { holdRoutes } from './holds.js';
 import { ledgerRoutes } from './ledger.js';
+import { lineageRoutes } from './lineage.js';
 import { metricsRoutes } from './metrics.js';
 import { openApiRoutes } from './openapi.js';
 import { policyRoutes } from './policy.js';
 import { principalRoutes } from './principals.js';
+import { projectRoutes } from './projects.js';
 import { scimRoutes } from './scim.js';
 
 /** Every route Warden serves. Public ones say `access: {public: true}`; all others pass the guard. */
@@ -41,6 +45,9 @@ export function allRoutes(deps: {
   sessions: SessionPolicy;
   throttle: { ip: Throttle; account: Throttle };
   metrics: Metrics;
+  projects: Projects;
+  datasets: Datasets;
+  lineage: Lineage;
 }): AnyRoute[] {
   return [
     ...healthRoutes(deps),
@@ -56,5 +63,8 @@ export function allRoutes(deps: {
     ...accessRoutes(deps),
     ...policyRoutes(deps),
     ...metricsRoutes(deps),
+    ...projectRoutes(deps),
+    ...datasetRoutes(deps),
+    ...lineageRoutes(deps),
   ];
 }
