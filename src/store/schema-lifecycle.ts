@@ -18,7 +18,7 @@ export interface ProjectSignerTable {
   name: string;
   kind: 'key' | 'root' | 'intermediate';
   pem: string;
-  /** Hex SHA-256 of the DER public key (key) or certificate (root, intermediate). */
+  /** The OMS key hint (hex SHA-256 of the SPKI PEM) for a key; hex SHA-256 of the DER certificate otherwise. */
   fingerprint: string;
   created_by: string;
   created_ms: number;
