@@ -44,6 +44,31 @@ export const SETTINGS = {
     default: '20',
   },
   maxBodyBytes: { env: 'WARDEN_MAX_BODY_BYTES', help: 'largest request body accepted', default: '16777216' },
+  gatewayRatePerSecond: {
+    env: 'WARDEN_GATEWAY_RATE_PER_SECOND',
+    help: 'gateway calls per second each principal may make (sustained; endpoints may set their own)',
+    default: '100',
+  },
+  gatewayBurst: {
+    env: 'WARDEN_GATEWAY_BURST',
+    help: 'gateway calls a principal may make at once before the rate applies',
+    default: '200',
+  },
+  gatewayMaxPayloadBytes: {
+    env: 'WARDEN_GATEWAY_MAX_PAYLOAD_BYTES',
+    help: 'largest gateway request body (endpoints may set a smaller one)',
+    default: '16777216',
+  },
+  gatewayTimeoutMs: {
+    env: 'WARDEN_GATEWAY_TIMEOUT_MS',
+    help: 'longest wait for an upstream to send its response headers, and between body chunks (ms)',
+    default: '60000',
+  },
+  gatewayConnectTimeoutMs: {
+    env: 'WARDEN_GATEWAY_CONNECT_TIMEOUT_MS',
+    help: 'longest wait to connect to an upstream (ms)',
+    default: '5000',
+  },
   logLevel: { env: 'WARDEN_LOG_LEVEL', help: 'fatal|error|warn|info|debug|silent', default: 'info' },
   sessionIdleMinutes: {
     env: 'WARDEN_SESSION_IDLE_MINUTES',
@@ -94,6 +119,11 @@ const schema = z.object({
   batchSize: z.coerce.number().int().min(1).max(100_000),
   idleMs: z.coerce.number().int().min(1).max(60_000),
   maxBodyBytes: z.coerce.number().int().min(1024),
+  gatewayRatePerSecond: z.coerce.number().positive(),
+  gatewayBurst: z.coerce.number().int().min(1),
+  gatewayMaxPayloadBytes: z.coerce.number().int().min(1),
+  gatewayTimeoutMs: z.coerce.number().int().min(1).max(3_600_000),
+  gatewayConnectTimeoutMs: z.coerce.number().int().min(1).max(600_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   sessionIdleMinutes: z.coerce
     .number()

@@ -51,8 +51,17 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     for (const method of [r.method].flat()) registered.push(`${method} ${r.url}`);
   });
   const document = openApiDocument(opts.routes);
-  for (const spec of opts.routes)
+  for (const spec of opts.routes.filter((r) => r.raw !== true))
     register(app, opts.guard, spec, spec.url === '/api/v1/openapi.json' ? document : undefined);
+  // Raw routes live in a context of their own whose one parser leaves every body unread.
+  const raw = opts.routes.filter((r) => r.raw === true);
+  if (raw.length > 0) {
+    app.register(async (child) => {
+      child.removeAllContentTypeParsers();
+      child.addContentTypeParser('*', (_request, _payload, done) => done(null));
+      for (const spec of raw) register(child, opts.guard, spec, undefined);
+    });
+  }
   return app;
 }
 

@@ -24,7 +24,41 @@ export class Metrics {
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
     registers: [this.registry],
   });
+  /** Gateway calls by endpoint and status. */
+  readonly gatewayRequests = new Counter({
+    name: 'warden_gateway_requests_total',
+    help: 'Gateway calls answered, by endpoint (project/name) and status',
+    labelNames: ['endpoint', 'status'] as const,
+    registers: [this.registry],
+  });
+  /** Gateway latency (Warden plus upstream) by endpoint. */
+  readonly gatewaySeconds = new Histogram({
+    name: 'warden_gateway_request_seconds',
+    help: 'Time from a gateway call arriving to its response ending, by endpoint',
+    labelNames: ['endpoint'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  /** Gateway calls refused by a rate limit. */
+  readonly rateLimited = new Counter({
+    name: 'warden_gateway_rate_limited_total',
+    help: 'Gateway calls refused by a rate limit, by scope (principal or endpoint)',
+    labelNames: ['scope'] as const,
+    registers: [this.registry],
+  });
   readonly #seen = new Set<string>();
+
+  /** The gateway's per-call observations, as metrics. */
+  readonly gateway = {
+    call: (endpoint: { project: string; name: string }, status: number, seconds: number): void => {
+      const label = `${endpoint.project}/${endpoint.name}`;
+      this.gatewayRequests.inc({ endpoint: label, status: String(status) });
+      this.gatewaySeconds.observe({ endpoint: label }, seconds);
+    },
+    rateLimited: (scope: 'principal' | 'endpoint'): void => {
+      this.rateLimited.inc({ scope });
+    },
+  };
 
   /** Observes a refusal caused by a revocation at `revokedAt`, once per revoked subject. */
   observeRevocation(subject: string, revokedAt: number, now: number): void {

@@ -38,6 +38,8 @@ export interface RouteSpec<Q = unknown, B = unknown, P = unknown> {
   readonly query?: ZodType<Q>;
   readonly body?: ZodType<B>;
   readonly params?: ZodType<P>;
+  /** The body is not parsed: the handler streams `request.raw` itself (after the guard has run). */
+  readonly raw?: boolean;
   /** Response media type for the OpenAPI document (JSON unless said). */
   readonly produces?: string;
   readonly handler: (

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { catalogResolver, Datasets, Lineage, Projects } from '../catalog/index.js';
 import type { Config } from '../config/index.js';
 import { type Clock, systemClock } from '../core/index.js';
+import { AuditQueue, EndpointDirectory, Gateway, TokenBuckets } from '../gateway/index.js';
 import {
   type BootstrapResult,
   bootstrap,
@@ -129,6 +130,24 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
         ? { verifyJwt: federation.verifyJwt, resolveFederated: federation.resolve }
         : {}),
     });
+    const audit = new AuditQueue({
+      store,
+      ledger,
+      onError: (err) => app.log.error({ err }, 'gateway events could not be recorded; retrying'),
+    });
+    const endpoints = new EndpointDirectory({ store, clock });
+    const gateway = new Gateway({
+      audit,
+      buckets: new TokenBuckets(clock),
+      clock,
+      observer: metrics.gateway,
+      limits: {
+        principalRate: { perSecond: config.gatewayRatePerSecond, burst: config.gatewayBurst },
+        maxPayloadBytes: config.gatewayMaxPayloadBytes,
+        timeoutMs: config.gatewayTimeoutMs,
+        connectTimeoutMs: config.gatewayConnectTimeoutMs,
+      },
+    });
     const routes = allRoutes({
       store,
       ledger,
@@ -147,6 +166,8 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
       projects,
       datasets,
       lineage,
+      gateway,
+      endpoints,
     });
     const app = buildApp({
       guard,
@@ -186,6 +207,8 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
         closing ??= (async () => {
           if (retentionTimer) clearInterval(retentionTimer);
           await app.close();
+          await gateway.close();
+          await audit.drain().catch((err) => app.log.error({ err }, 'gateway events lost at shutdown'));
           await integrator.stop();
           await store.close();
         })();

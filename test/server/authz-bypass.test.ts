@@ -70,6 +70,8 @@ const SAMPLES: Record<string, { query?: string; body?: unknown; url?: string }> 
     body: { specversion: '1.0', id: 'sweep-1', source: 'https://ci.example/p/1', type: 'com.example.sweep' },
   },
   'GET /api/v1/audit/events': {},
+  'GET /gw/:project/:endpoint/*': {},
+  'POST /gw/:project/:endpoint/*': { body: { inputs: [] } },
   'GET /api/v1/audit/events/:id': {},
   'GET /api/v1/audit/events/:id/proof': {},
   'GET /api/v1/audit/export': {},

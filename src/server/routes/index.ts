@@ -1,4 +1,5 @@
 import type { Datasets, Lineage, Projects } from '../../catalog/index.js';
+import type { EndpointDirectory, Gateway } from '../../gateway/index.js';
 import type {
   Credentials,
   Directory,
@@ -18,6 +19,7 @@ import { authRoutes } from './auth.js';
 import { datasetRoutes } from './datasets.js';
 import { eventRoutes } from './events.js';
 import { exportRoutes } from './export.js';
+import { gatewayRoutes } from './gateway.js';
 import { healthRoutes } from './health.js';
 import { holdRoutes } from './holds.js';
 import { ledgerRoutes } from './ledger.js';
@@ -48,6 +50,8 @@ export function allRoutes(deps: {
   projects: Projects;
   datasets: Datasets;
   lineage: Lineage;
+  gateway: Gateway;
+  endpoints: EndpointDirectory;
 }): AnyRoute[] {
   return [
     ...healthRoutes(deps),
@@ -66,5 +70,6 @@ export function allRoutes(deps: {
     ...projectRoutes(deps),
     ...datasetRoutes(deps),
     ...lineageRoutes(deps),
+    ...gatewayRoutes(deps),
   ];
 }

@@ -1,0 +1,326 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { errors, Pool } from 'undici';
+import { type Clock, WardenError } from '../core/index.js';
+import type { EventActor, EventDecision, EventInput, EventOutcome } from '../ledger/index.js';
+import type { AuditQueue } from './audit-queue.js';
+import type { GatewayEndpoint } from './endpoint-directory.js';
+import { callerResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { RequestMeter, tooLarge } from './meter.js';
+import { classifyCall, modelFromOpenAiBody } from './protocol.js';
+import { redactJson } from './redact.js';
+import { ResponseMeter } from './response-meter.js';
+import type { RateLimit, TokenBuckets } from './token-bucket.js';
+
+/** Deployment-wide gateway limits (endpoints may tighten them). */
+export interface GatewayLimits {
+  readonly principalRate: RateLimit;
+  readonly maxPayloadBytes: number;
+  readonly timeoutMs: number;
+  readonly connectTimeoutMs: number;
+}
+
+/** One authorized call, as the HTTP layer hands it over. */
+export interface GatewayCall {
+  readonly endpoint: GatewayEndpoint;
+  readonly actor: EventActor;
+  readonly decision: EventDecision;
+  readonly requestId: string;
+  readonly method: string;
+  /** Path and query below `/gw/{project}/{endpoint}`, starting with `/`. */
+  readonly path: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Readable | undefined;
+  readonly clientIp: string;
+  readonly purpose: string | undefined;
+}
+
+/** What to send back: the upstream's status and headers, and its body as it streams. */
+export interface GatewayResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[]>;
+  readonly body: Readable;
+}
+
+/** Per-call observations the gateway reports (for metrics). */
+export interface GatewayObserver {
+  call(endpoint: GatewayEndpoint, status: number, seconds: number): void;
+  rateLimited(scope: 'principal' | 'endpoint'): void;
+}
+
+// Request bodies up to this size are kept to read the model name (OpenAI) or log redacted payloads.
+const KEEP_BYTES = 1 << 20;
+
+/**
+ * The request path for model calls: rate limits, payload cap, a pooled upstream call with bodies
+ * streamed both ways, and one ledger event per call written through the batched audit queue.
+ */
+export class Gateway {
+  readonly #audit: AuditQueue;
+  readonly #buckets: TokenBuckets;
+  readonly #clock: Clock;
+  readonly #limits: GatewayLimits;
+  readonly #observer: GatewayObserver;
+  readonly #pools = new Map<string, Pool>();
+
+  constructor(deps: {
+    audit: AuditQueue;
+    buckets: TokenBuckets;
+    clock: Clock;
+    limits: GatewayLimits;
+    observer: GatewayObserver;
+  }) {
+    this.#audit = deps.audit;
+    this.#buckets = deps.buckets;
+    this.#clock = deps.clock;
+    this.#limits = deps.limits;
+    this.#observer = deps.observer;
+  }
+
+  /** Forwards one call; refusals throw a WardenError after their event is queued. */
+  async forward(call: GatewayCall): Promise<GatewayResponse> {
+    const started = this.#clock.now();
+    const ep = call.endpoint;
+    const settings = ep.settings;
+    const record = (outcome: EventOutcome, details: Record<string, unknown>, payloadSha256?: string) =>
+      this.#audit.push(
+        eventOf(call, outcome, { startedAt: new Date(started).toISOString(), ...details }, payloadSha256),
+      );
+
+    const health = this.#audit.health();
+    const failOpen = settings.onLedgerUnavailable === 'fail-open';
+    if (!health.accepting && !failOpen) {
+      throw new WardenError('WARDEN_LEDGER_UNAVAILABLE', 'the audit ledger cannot record calls right now', {
+        retryAfter: health.retryAfter,
+      });
+    }
+    this.#limit(
+      call,
+      `p\u0000${ep.id}\u0000${call.actor.id}`,
+      settings.principalRateLimit ?? this.#limits.principalRate,
+      'principal',
+      record,
+    );
+    if (settings.rateLimit !== undefined)
+      this.#limit(call, `e\u0000${ep.id}`, settings.rateLimit, 'endpoint', record);
+
+    const cap = Math.min(settings.maxPayloadBytes ?? Number.POSITIVE_INFINITY, this.#limits.maxPayloadBytes);
+    const declared = Number(call.headers['content-length'] ?? 0);
+    if (declared > cap) {
+      record('denied', { status: 413, reason: 'payload too large', bytesIn: declared });
+      throw tooLarge(cap);
+    }
+
+    const shape = classifyCall(ep.protocol, call.method, call.path);
+    const keep = ep.protocol === 'openai' || settings.redactFields !== undefined ? KEEP_BYTES : 0;
+    const meter = call.body === undefined ? undefined : new RequestMeter(cap, keep);
+    const sending = meter && call.body ? pipeline(call.body, meter) : undefined;
+    sending?.catch(() => {}); // its failure surfaces through the upstream request
+    const timeout = settings.timeoutMs ?? this.#limits.timeoutMs;
+    const facts = () => requestFacts(meter, ep.protocol === 'openai', settings.redactFields);
+
+    let upstream: Awaited<ReturnType<Pool['request']>>;
+    try {
+      upstream = await this.#pool(ep.upstream).request({
+        method: call.method as 'GET',
+        path: joinPath(ep.upstream, call.path),
+        headers: upstreamRequestHeaders(call.headers, {
+          clientIp: call.clientIp,
+          requestId: call.requestId,
+        }),
+        body: meter ?? null,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      });
+    } catch (err) {
+      const failure = upstreamFailure(err, meter, cap);
+      const f = facts();
+      record(
+        failure.status === 413 ? 'denied' : 'failed',
+        {
+          status: failure.status,
+          reason: failure.reason,
+          latencyMs: this.#clock.now() - started,
+          bytesIn: meter?.bytes ?? 0,
+          ...shapeDetails(shape, f.model),
+          ...(f.payload !== undefined ? { payload: f.payload } : {}),
+        },
+        failure.status === 413 ? undefined : f.sha256,
+      );
+      this.#observer.call(ep, failure.status, (this.#clock.now() - started) / 1000);
+      throw failure.error;
+    }
+
+    const out = new ResponseMeter(headerText(upstream.headers['content-type']), ep.protocol === 'openai');
+    let settled = false;
+    const settle = (ending: 'complete' | 'client-aborted' | 'upstream-error') => {
+      if (settled) return;
+      settled = true;
+      const f = facts();
+      const usage = ending === 'complete' ? out.usage() : undefined;
+      const latency = this.#clock.now() - started;
+      record(
+        ending === 'complete' ? 'succeeded' : 'failed',
+        {
+          status: upstream.statusCode,
+          latencyMs: latency,
+          bytesIn: meter?.bytes ?? 0,
+          bytesOut: out.bytes,
+          ...shapeDetails(shape, f.model),
+          ...(usage !== undefined ? { tokens: usage } : {}),
+          ...(ending !== 'complete' ? { ended: ending } : {}),
+          ...(f.payload !== undefined ? { payload: f.payload } : {}),
+        },
+        f.sha256,
+      );
+      this.#observer.call(ep, upstream.statusCode, latency / 1000);
+    };
+    out.on('end', () => settle('complete'));
+    out.on('close', () => {
+      if (out.readableEnded) return settle('complete');
+      settle('client-aborted');
+      // Nobody is listening any more: stop the model server's work too.
+      upstream.body.destroy();
+    });
+    upstream.body.on('error', () => {
+      settle('upstream-error');
+      out.destroy();
+    });
+    upstream.body.pipe(out);
+    return { status: upstream.statusCode, headers: callerResponseHeaders(upstream.headers), body: out };
+  }
+
+  /** Closes the upstream connection pools (after the HTTP server has drained its calls). */
+  async close(): Promise<void> {
+    await Promise.all([...this.#pools.values()].map((p) => p.destroy()));
+    this.#pools.clear();
+  }
+
+  #limit(
+    call: GatewayCall,
+    key: string,
+    limit: RateLimit,
+    scope: 'principal' | 'endpoint',
+    record: (outcome: EventOutcome, details: Record<string, unknown>) => void,
+  ): void {
+    const take = this.#buckets.take(key, limit);
+    if (take.allowed) return;
+    this.#observer.rateLimited(scope);
+    record('denied', { status: 429, reason: `${scope} rate limit`, retryAfter: take.retryAfter });
+    throw new WardenError(
+      'WARDEN_RATE_LIMITED',
+      `rate limit of ${limit.perSecond}/s (burst ${limit.burst}) per ${scope} exceeded on ${call.endpoint.project}/${call.endpoint.name}`,
+      { retryAfter: take.retryAfter },
+    );
+  }
+
+  #pool(upstream: URL): Pool {
+    let pool = this.#pools.get(upstream.origin);
+    if (pool === undefined) {
+      pool = new Pool(upstream.origin, {
+        connections: 256,
+        connectTimeout: this.#limits.connectTimeoutMs,
+        keepAliveTimeout: 30_000,
+      });
+      this.#pools.set(upstream.origin, pool);
+    }
+    return pool;
+  }
+}
+
+function eventOf(
+  call: GatewayCall,
+  outcome: EventOutcome,
+  details: Record<string, unknown>,
+  payloadSha256: string | undefined,
+): EventInput {
+  const ep = call.endpoint;
+  return {
+    actor: { ...call.actor, via: 'gateway' },
+    action: 'endpoint.invoke',
+    resource: {
+      type: 'Endpoint',
+      id: ep.id,
+      ...(ep.modelVersion !== undefined ? { version: ep.modelVersion } : {}),
+    },
+    outcome,
+    decision: call.decision,
+    context: {
+      project: ep.project,
+      environment: ep.environment,
+      ...(call.purpose !== undefined ? { purpose: call.purpose } : {}),
+    },
+    details: { endpoint: `${ep.project}/${ep.name}`, method: call.method, ...details },
+    request: { id: call.requestId, ...(payloadSha256 !== undefined ? { payloadSha256 } : {}) },
+  };
+}
+
+function shapeDetails(shape: ReturnType<typeof classifyCall>, bodyModel: string | undefined) {
+  const model = shape.model ?? bodyModel;
+  return {
+    operation: shape.operation,
+    ...(model !== undefined ? { model } : {}),
+    ...(shape.modelVersion !== undefined ? { modelVersion: shape.modelVersion } : {}),
+  };
+}
+
+/** The request body's digest, model name and redacted copy, once it has been read. */
+function requestFacts(
+  meter: RequestMeter | undefined,
+  openai: boolean,
+  redactFields: readonly string[] | undefined,
+): { sha256: string | undefined; model: string | undefined; payload: unknown } {
+  if (meter === undefined) return { sha256: undefined, model: undefined, payload: undefined };
+  const done = meter.writableFinished;
+  const sha256 = done ? meter.digest() : undefined;
+  const kept = done ? meter.kept() : undefined;
+  let json: unknown;
+  if (kept !== undefined && (openai || redactFields !== undefined)) {
+    try {
+      json = JSON.parse(kept.toString('utf8'));
+    } catch {
+      json = undefined;
+    }
+  }
+  const payload =
+    redactFields === undefined
+      ? undefined
+      : json !== undefined
+        ? redactJson(json, redactFields)
+        : { omitted: kept === undefined ? 'larger than 1 MiB' : 'not JSON' };
+  return { sha256, model: openai ? modelFromOpenAiBody(json) : undefined, payload };
+}
+
+function upstreamFailure(
+  err: unknown,
+  meter: RequestMeter | undefined,
+  cap: number,
+): { status: number; reason: string; error: WardenError } {
+  if (meter !== undefined && meter.bytes > cap) {
+    return { status: 413, reason: 'payload too large', error: tooLarge(cap) };
+  }
+  if (err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError) {
+    return {
+      status: 504,
+      reason: 'upstream timed out',
+      error: new WardenError('WARDEN_TIMEOUT', 'the model server did not answer in time'),
+    };
+  }
+  const why =
+    err instanceof errors.ConnectTimeoutError ? 'connect timeout' : ((err as Error).message ?? 'error');
+  return {
+    status: 502,
+    reason: `upstream unreachable: ${why}`,
+    error: new WardenError('WARDEN_BAD_GATEWAY', `the model server could not be reached: ${why}`),
+  };
+}
+
+function joinPath(upstream: URL, path: string): string {
+  const base = upstream.pathname.endsWith('/') ? upstream.pathname.slice(0, -1) : upstream.pathname;
+  return `${base}${path}`;
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

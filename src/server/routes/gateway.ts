@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { WardenError } from '../../core/index.js';
+import type { EndpointDirectory, Gateway } from '../../gateway/index.js';
+import { PURPOSE_HEADER } from '../guard.js';
+import { type AnyRoute, route } from '../route.js';
+
+const params = z.object({
+  project: z.string().min(1).max(128),
+  endpoint: z.string().min(1).max(128),
+  '*': z.string().max(8192),
+});
+
+// What follows /gw/{project}/{endpoint} in the raw URL, query included, as sent.
+const BELOW = /^\/gw\/[^/]+\/[^/?]+(.*)$/s;
+
+/** The gateway: `/gw/{project}/{endpoint}/...` forwarded to the endpoint's model server. */
+export function gatewayRoutes(deps: { gateway: Gateway; endpoints: EndpointDirectory }): AnyRoute[] {
+  return (['GET', 'POST'] as const).map((method) =>
+    route({
+      method,
+      url: '/gw/:project/:endpoint/*',
+      summary: `Call a model through its endpoint (${method}); authorized as endpoint.invoke and recorded`,
+      raw: true,
+      params,
+      access: {
+        action: 'endpoint.invoke',
+        resource: async ({ params: p }) => {
+          const ep = await deps.endpoints.find(p.project, p.endpoint);
+          return { type: 'Endpoint', id: ep?.id ?? `${p.project}/${p.endpoint}` };
+        },
+      },
+      handler: async (ctx, { params: p }, request, reply) => {
+        const endpoint = await deps.endpoints.find(p.project, p.endpoint);
+        if (endpoint === undefined)
+          throw new WardenError('WARDEN_NOT_FOUND', `project ${p.project} has no endpoint ${p.endpoint}`);
+        const below = BELOW.exec(request.url)?.[1] ?? '';
+        const purpose = request.headers[PURPOSE_HEADER];
+        const call = ctx!;
+        const res = await deps.gateway.forward({
+          endpoint,
+          actor: call.actor,
+          decision: {
+            policies: call.decision.policies,
+            reason: call.decision.reason,
+            bundle: call.decision.bundle,
+          },
+          requestId: call.requestId,
+          method,
+          path: below.startsWith('/') ? below : `/${below}`,
+          headers: request.headers,
+          body: hasBody(request.headers) ? request.raw : undefined,
+          clientIp: request.ip,
+          purpose: typeof purpose === 'string' && purpose !== '' ? purpose : undefined,
+        });
+        return reply.status(res.status).headers(res.headers).send(res.body);
+      },
+    }),
+  );
+}
+
+function hasBody(headers: Record<string, unknown>): boolean {
+  return headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
+}
