@@ -44,10 +44,10 @@ async function integratedBodies(config: Config): Promise<Buffer[]> {
   const store = await openStore(storeOptions(config));
   try {
     const rows = await store.db
-      .selectFrom('ledger_events')
-      .select('body')
-      .where('seq', 'is not', null)
-      .orderBy('seq')
+      .selectFrom('ledger_leaves as l')
+      .innerJoin('ledger_events as e', 'e.pos', 'l.pos')
+      .select('e.body')
+      .orderBy('l.seq')
       .execute();
     return rows.map((r) => Buffer.from(r.body ?? '', 'utf8'));
   } finally {

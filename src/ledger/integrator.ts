@@ -1,15 +1,29 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type { Clock } from '../core/index.js';
 import type { Database, Store } from '../store/index.js';
 import { signCheckpoint } from './checkpoint.js';
 import type { Leadership } from './leadership.js';
-import { CompactRange, leafHash, rangeSubtrees } from './merkle.js';
+import { CompactRange, leafHashOfText, rangeSubtrees } from './merkle.js';
 import type { NoteSigner } from './note.js';
+import { isPostgres } from './recorder.js';
 import { storedHashReader, storedTreeSize } from './repository.js';
 import { readNodesFrom } from './stored-nodes.js';
 import { TILE_HEIGHT } from './tiles.js';
+
+/** Leaves per insert statement on SQLite (3 parameters each). */
+const LEAF_CHUNK = 1000;
+
+const leafSql = new Map<number, string>();
+function sqliteLeafSql(rows: number): string {
+  let text = leafSql.get(rows);
+  if (text === undefined) {
+    text = `INSERT INTO ledger_leaves (seq, hash, pos) VALUES ${Array(rows).fill('(?,?,?)').join(',')}`;
+    if (leafSql.size < 16) leafSql.set(rows, text);
+  }
+  return text;
+}
 
 export interface IntegratorOptions {
   readonly store: Store;
@@ -32,9 +46,10 @@ export interface IntegratedBatch {
 }
 
 /**
- * Stage two of the ledger: the leader takes pending events in recording order, gives them
- * consecutive sequence numbers, stores their leaf hashes and the completed tile-level subtree
- * hashes, and signs a checkpoint of the new tree, all in one transaction.
+ * Stage two of the ledger: the leader takes queued events in recording order, gives them consecutive
+ * sequence numbers by storing their leaf hashes (with each event's position) and the completed
+ * tile-level subtree hashes, deletes their queue rows and signs a checkpoint of the new tree, all in
+ * one transaction. Event rows are never rewritten.
  */
 export class Integrator {
   readonly #opts: IntegratorOptions;
@@ -108,39 +123,72 @@ export class Integrator {
   }
 
   async #integrate(trx: Kysely<Database>, range: CompactRange): Promise<number> {
-    const pending = await trx
-      .selectFrom('ledger_events')
-      .select(['pos', 'body'])
-      .where('seq', 'is', null)
-      .orderBy('pos')
-      .limit(this.#opts.batchSize)
-      .execute();
-    if (pending.length === 0) return 0;
+    const pg = isPostgres(trx);
+    const { rows: pending } = await trx.executeQuery<{ pos: number; body: string | null }>(
+      CompiledQuery.raw(
+        `SELECT q.pos, e.body FROM ledger_queue q LEFT JOIN ledger_events e ON e.pos = q.pos
+         ORDER BY q.pos LIMIT ${pg ? '$1' : '?'}`,
+        [this.#opts.batchSize],
+      ),
+    );
+    const n = pending.length;
+    if (n === 0) return 0;
     const start = range.size;
-    const leaves: { seq: number; hash: Buffer }[] = [];
+    const hashes: Buffer[] = new Array(n);
+    const positions: number[] = new Array(n);
     const tiles: { tile_level: number; idx: number; hash: Buffer }[] = [];
-    for (const row of pending) {
-      if (row.body === null) throw new Error(`pending event at position ${row.pos} has no body`);
-      const hash = leafHash(Buffer.from(row.body, 'utf8'));
-      leaves.push({ seq: range.size, hash });
-      for (const node of range.append(hash)) {
+    for (let i = 0; i < n; i++) {
+      const row = pending[i] as { pos: number; body: string | null };
+      const pos = Number(row.pos);
+      if (row.body === null || row.body === undefined) {
+        throw new Error(`queued event at position ${pos} has no body`);
+      }
+      const hash = leafHashOfText(row.body);
+      hashes[i] = hash;
+      positions[i] = pos;
+      for (const node of range.appendOwned(hash)) {
         if (node.level % TILE_HEIGHT === 0) {
           tiles.push({ tile_level: node.level / TILE_HEIGHT, idx: node.index, hash: node.hash });
         }
       }
     }
-    for (let i = 0; i < leaves.length; i += 1000) {
-      await trx
-        .insertInto('ledger_leaves')
-        .values(leaves.slice(i, i + 1000))
-        .execute();
+    if (pg) {
+      // Arrays keep the statement the same for every batch size: one round trip, one plan.
+      await trx.executeQuery(
+        CompiledQuery.raw(
+          `INSERT INTO ledger_leaves (seq, hash, pos)
+           SELECT $1::bigint + t.ord - 1, t.hash, t.pos
+           FROM unnest($2::bytea[], $3::bigint[]) WITH ORDINALITY AS t(hash, pos, ord)`,
+          [start, hashes, positions],
+        ),
+      );
+      // Exactly the rows taken: a row committed since the SELECT stays queued for the next batch.
+      const del = await trx.executeQuery(
+        CompiledQuery.raw('DELETE FROM ledger_queue WHERE pos = ANY($1::bigint[])', [positions]),
+      );
+      if (Number(del.numAffectedRows) !== n) {
+        throw new Error('the ledger queue changed under the integrator (another leader?); retrying');
+      }
+    } else {
+      for (let i = 0; i < n; i += LEAF_CHUNK) {
+        const m = Math.min(LEAF_CHUNK, n - i);
+        const params: unknown[] = new Array(3 * m);
+        for (let k = 0; k < m; k++) {
+          params[3 * k] = start + i + k;
+          params[3 * k + 1] = hashes[i + k];
+          params[3 * k + 2] = positions[i + k];
+        }
+        await trx.executeQuery(CompiledQuery.raw(sqliteLeafSql(m), params));
+      }
+      // SQLite runs one writer at a time, so the queue's first n rows are exactly the ones taken.
+      const del = await trx.executeQuery(
+        CompiledQuery.raw('DELETE FROM ledger_queue WHERE pos <= ?', [positions[n - 1]]),
+      );
+      if (Number(del.numAffectedRows) !== n) {
+        throw new Error('the ledger queue changed under the integrator; retrying');
+      }
     }
     if (tiles.length > 0) await trx.insertInto('ledger_tile_hashes').values(tiles).execute();
-    await this.#assignSequence(
-      trx,
-      pending.map((r) => Number(r.pos)),
-      start,
-    );
     const note = signCheckpoint(
       { origin: this.#opts.signer.name, size: range.size, root: range.root(), extensions: [] },
       this.#opts.signer,
@@ -149,26 +197,7 @@ export class Integrator {
       .insertInto('ledger_checkpoints')
       .values({ size: range.size, note, created_ms: this.#opts.clock.now() })
       .execute();
-    return pending.length;
-  }
-
-  /** Sets seq = start + i on the i-th pending position, one UPDATE per run of consecutive positions. */
-  async #assignSequence(trx: Kysely<Database>, positions: number[], start: number): Promise<void> {
-    let runStart = 0;
-    for (let i = 1; i <= positions.length; i++) {
-      if (i < positions.length && positions[i] === (positions[i - 1] as number) + 1) continue;
-      const lo = positions[runStart] as number;
-      const hi = positions[i - 1] as number;
-      const delta = start + runStart - lo;
-      await trx
-        .updateTable('ledger_events')
-        .set((eb) => ({ seq: eb('pos', '+', delta) }))
-        .where('pos', '>=', lo)
-        .where('pos', '<=', hi)
-        .where('seq', 'is', null)
-        .execute();
-      runStart = i;
-    }
+    return n;
   }
 
   async #loadRange(db: Kysely<Database>): Promise<CompactRange> {

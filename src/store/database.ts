@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { Dialect } from './dialect.js';
 import * as initial from './migrations/001-initial.js';
 import * as identity from './migrations/002-identity.js';
+import * as ledgerQueue from './migrations/003-ledger-queue.js';
 import type { Database } from './schema.js';
 
 // int8 columns hold sequence numbers and millisecond times, all below 2^53.
@@ -69,6 +70,7 @@ async function migrate(store: Store): Promise<void> {
   const migrations: Record<string, Migration> = {
     '001-initial': { up: (db) => initial.up(db, store.dialect) },
     '002-identity': { up: (db) => identity.up(db, store.dialect) },
+    '003-ledger-queue': { up: (db) => ledgerQueue.up(db, store.dialect) },
   };
   const migrator = new Migrator({
     db: store.db,
