@@ -1,4 +1,5 @@
 import { canonicalJson } from '../core/index.js';
+import { deepFreeze } from './event.js';
 
 // RFC 8785 (JCS) for the JSON values events are made of, byte for byte what the `canonicalize` package
 // (core's `canonicalJson`) writes, but faster: the value is copied with every object's keys inserted in
@@ -13,14 +14,23 @@ class Unusual extends Error {}
 
 /** The JCS form of `value`, identical to `canonicalJson(value)`. */
 export function canonicalEvent(value: unknown): string {
+  return canonicalForm(value).text;
+}
+
+/**
+ * The JCS text of `value` and a deep-frozen copy of it that serializes to that text: the ordered copy
+ * the text was written from (so the caller's objects are neither shared nor frozen), or for unusual
+ * values the value itself, deep-frozen.
+ */
+export function canonicalForm<T>(value: T): { readonly value: T; readonly text: string } {
   let copy: unknown;
   try {
     copy = ordered(value);
   } catch (err) {
-    if (err instanceof Unusual) return canonicalJson(value);
+    if (err instanceof Unusual) return { value: deepFreeze(value), text: canonicalJson(value) };
     throw err;
   }
-  return JSON.stringify(copy);
+  return { value: copy as T, text: JSON.stringify(copy) };
 }
 
 function ordered(value: unknown): unknown {
@@ -41,7 +51,7 @@ function ordered(value: unknown): unknown {
   }
 }
 
-function orderedArray(arr: readonly unknown[]): unknown[] {
+function orderedArray(arr: readonly unknown[]): readonly unknown[] {
   if (typeof (arr as { toJSON?: unknown }).toJSON === 'function') throw new Unusual();
   const out: unknown[] = new Array(arr.length);
   for (let i = 0; i < arr.length; i++) {
@@ -49,7 +59,7 @@ function orderedArray(arr: readonly unknown[]): unknown[] {
     const v = arr[i];
     out[i] = v === undefined ? null : ordered(v);
   }
-  return out;
+  return Object.freeze(out);
 }
 
 function orderedObject(obj: Record<string, unknown>): Record<string, unknown> {
@@ -70,5 +80,5 @@ function orderedObject(obj: Record<string, unknown>): Record<string, unknown> {
     if ((c >= 48 && c <= 57) || key === '__proto__') throw new Unusual();
     out[key] = ordered(v);
   }
-  return out;
+  return Object.freeze(out);
 }

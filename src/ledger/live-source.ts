@@ -115,7 +115,10 @@ export async function storedTileHashes(db: Kysely<Database>): Promise<Map<string
   return new Map(rows.map((r) => [`${r.tile_level}/${Number(r.idx)}`, r.hash]));
 }
 
-/** Verifies the whole log in the store, in one snapshot (repeatable read), as `warden audit verify` does. */
+/**
+ * Verifies the whole log in the store, in one snapshot (repeatable read), as `warden audit verify` does:
+ * leaves in pages, the next page read while the current one is hashed (PostgreSQL).
+ */
 export async function verifyStore(
   db: Kysely<Database>,
   key: NoteKey,

@@ -3,7 +3,7 @@ import { type Clock, canonicalJson, newId, rfc3339, WardenError } from '../core/
 import type { BlobStore, Database } from '../store/index.js';
 import { currentCallScope } from './call-scope.js';
 import { deepFreeze, EVENT_VERSION, type EventInput, type LedgerEvent, MAX_EVENT_BYTES } from './event.js';
-import { canonicalEvent } from './jcs.js';
+import { canonicalEvent, canonicalForm } from './jcs.js';
 import type { SensitiveFields } from './sensitive.js';
 
 /** Events per insert statement: 10 parameters each, well under both backends' limits. */
@@ -51,6 +51,28 @@ const sqliteInsertSql = (rows: number): string =>
 /** Whether `db` talks to PostgreSQL (the recorder is built without knowing the store's dialect). */
 export function isPostgres(db: Kysely<Database>): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;
+}
+
+/**
+ * Inserts `rows` event rows (EVENT_COLUMNS order, 10 parameters each, at most 500 rows) and queues their
+ * positions for the integrator: one statement on PostgreSQL, two on SQLite.
+ */
+export async function insertEventRows(
+  trx: Kysely<Database>,
+  params: unknown[],
+  rows: number,
+  pg: boolean = isPostgres(trx),
+): Promise<void> {
+  if (pg) {
+    await trx.executeQuery(CompiledQuery.raw(pgInsertSql(rows), params));
+    return;
+  }
+  const res = await trx.executeQuery<{ pos: number }>(CompiledQuery.raw(sqliteInsertSql(rows), params));
+  await trx.executeQuery(
+    CompiledQuery.raw('INSERT INTO ledger_queue (pos) SELECT value FROM json_each(?)', [
+      JSON.stringify(res.rows.map((r) => r.pos)),
+    ]),
+  );
 }
 
 /** An event written to the pending queue; it gets a sequence number when the integrator takes it. */
@@ -105,19 +127,7 @@ export class Recorder {
           event.context?.project ?? null,
         );
       }
-      if (pg) {
-        // One statement: the event rows and their queue entries.
-        await trx.executeQuery(CompiledQuery.raw(pgInsertSql(chunk.length), params));
-      } else {
-        const res = await trx.executeQuery<{ pos: number }>(
-          CompiledQuery.raw(sqliteInsertSql(chunk.length), params),
-        );
-        await trx.executeQuery(
-          CompiledQuery.raw('INSERT INTO ledger_queue (pos) SELECT value FROM json_each(?)', [
-            JSON.stringify(res.rows.map((r) => r.pos)),
-          ]),
-        );
-      }
+      await insertEventRows(trx, params, chunk.length, pg);
     }
     return recorded;
   }
@@ -137,9 +147,9 @@ export class Recorder {
       ...scoped,
       ...input,
     });
-    const body = canonicalEvent(event);
-    if (tooLarge(body)) return this.#detailsToBlob(event, input);
-    return { event: deepFreeze(event), body };
+    const { value, text } = canonicalForm(event);
+    if (tooLarge(text)) return this.#detailsToBlob(event, input);
+    return { event: value, body: text };
   }
 
   async #detailsToBlob(event: LedgerEvent, input: EventInput): Promise<RecordedEvent> {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import canonicalizeImport from 'canonicalize';
 import fc from 'fast-check';
-import { canonicalEvent } from '../../src/ledger/jcs.js';
+import { canonicalEvent, canonicalForm } from '../../src/ledger/jcs.js';
 
 // canonicalize ships CommonJS typings; under nodenext its default export is the function.
 const canonicalize = canonicalizeImport as unknown as (value: unknown) => string | undefined;
@@ -92,6 +92,11 @@ describe('canonicalEvent (JCS for events)', () => {
     fc.assert(
       fc.property(event, (e) => {
         assert.equal(canonicalEvent(e), canonicalize(e));
+        // The recorder keeps the frozen copy the text was written from.
+        const form = canonicalForm(e);
+        assert.equal(form.text, canonicalize(e));
+        assert.equal(canonicalize(form.value), form.text);
+        assert.ok(Object.isFrozen(form.value) && Object.isFrozen(form.value.actor));
       }),
       { numRuns: 2000 },
     );
