@@ -1,5 +1,5 @@
 import { CompiledQuery, type Kysely } from 'kysely';
-import type { EventInput } from '../src/ledger/index.js';
+import { type EventInput, leafHashOfText } from '../src/ledger/index.js';
 import { insertEventRows } from '../src/ledger/recorder.js';
 import type { Runtime } from '../src/server/runtime.js';
 import type { Database, Dialect, LedgerEventTable } from '../src/store/index.js';
@@ -113,7 +113,8 @@ function insertSql(table: string, rows: number, pg: boolean): string {
  * Inserts the rows BATCH per committed transaction, each batch one multi-row INSERT through the store's
  * Kysely connection, the way the recorder issues its own (raw SQL text with parameters, no query
  * builder); returns the elapsed ms. Into ledger_events it runs the recorder's own statements (the
- * event rows and their queue entries), so those rows are integrated like recorded ones.
+ * event rows and their queue entries, with the leaf hashes computed here), so those rows are integrated
+ * like recorded ones.
  */
 async function insertRows(
   db: Kysely<BaselineDatabase>,
@@ -130,7 +131,8 @@ async function insertRows(
     const sqlText = batch.length === BATCH ? text : insertSql(table, batch.length, pg);
     await db.transaction().execute(async (trx) => {
       if (table === 'ledger_events') {
-        await insertEventRows(trx as unknown as Kysely<Database>, params, batch.length, pg);
+        const hashes = batch.map((r) => leafHashOfText(r.body as string));
+        await insertEventRows(trx as unknown as Kysely<Database>, params, hashes, pg);
       } else await trx.executeQuery(CompiledQuery.raw(sqlText, params));
     });
   }

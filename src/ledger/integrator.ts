@@ -5,25 +5,12 @@ import type { Clock } from '../core/index.js';
 import type { Database, Store } from '../store/index.js';
 import { signCheckpoint } from './checkpoint.js';
 import type { Leadership } from './leadership.js';
-import { CompactRange, leafHashOfText, rangeSubtrees } from './merkle.js';
+import { CompactRange, rangeSubtrees } from './merkle.js';
 import type { NoteSigner } from './note.js';
 import { isPostgres } from './recorder.js';
 import { storedHashReader, storedTreeSize } from './repository.js';
 import { readNodesFrom } from './stored-nodes.js';
 import { TILE_HEIGHT } from './tiles.js';
-
-/** Leaves per insert statement on SQLite (3 parameters each). */
-const LEAF_CHUNK = 1000;
-
-const leafSql = new Map<number, string>();
-function sqliteLeafSql(rows: number): string {
-  let text = leafSql.get(rows);
-  if (text === undefined) {
-    text = `INSERT INTO ledger_leaves (seq, hash, pos) VALUES ${Array(rows).fill('(?,?,?)').join(',')}`;
-    if (leafSql.size < 16) leafSql.set(rows, text);
-  }
-  return text;
-}
 
 export interface IntegratorOptions {
   readonly store: Store;
@@ -47,9 +34,9 @@ export interface IntegratedBatch {
 
 /**
  * Stage two of the ledger: the leader takes queued events in recording order, gives them consecutive
- * sequence numbers by storing their leaf hashes (with each event's position) and the completed
- * tile-level subtree hashes, deletes their queue rows and signs a checkpoint of the new tree, all in
- * one transaction. Event rows are never rewritten.
+ * sequence numbers by storing their leaf hashes (queued by the recorder, with each event's position)
+ * and the completed tile-level subtree hashes, deletes their queue rows and signs a checkpoint of the
+ * new tree, all in one transaction. Event rows are never rewritten, nor even read.
  */
 export class Integrator {
   readonly #opts: IntegratorOptions;
@@ -124,68 +111,63 @@ export class Integrator {
 
   async #integrate(trx: Kysely<Database>, range: CompactRange): Promise<number> {
     const pg = isPostgres(trx);
-    const { rows: pending } = await trx.executeQuery<{ pos: number; body: string | null }>(
-      CompiledQuery.raw(
-        `SELECT q.pos, e.body FROM ledger_queue q LEFT JOIN ledger_events e ON e.pos = q.pos
-         ORDER BY q.pos LIMIT ${pg ? '$1' : '?'}`,
-        [this.#opts.batchSize],
-      ),
-    );
-    const n = pending.length;
-    if (n === 0) return 0;
     const start = range.size;
-    const hashes: Buffer[] = new Array(n);
-    const positions: number[] = new Array(n);
-    const tiles: { tile_level: number; idx: number; hash: Buffer }[] = [];
-    for (let i = 0; i < n; i++) {
-      const row = pending[i] as { pos: number; body: string | null };
-      const pos = Number(row.pos);
-      if (row.body === null || row.body === undefined) {
-        throw new Error(`queued event at position ${pos} has no body`);
+    const limit = this.#opts.batchSize;
+    let taken: { pos: number; hash: Buffer }[];
+    if (pg) {
+      // One statement takes the first queued rows, numbers them in position order and stores their leaves.
+      // Its snapshot decides what is taken: a row committed meanwhile stays queued for the next batch, and
+      // a concurrent integrator blocks on the same rows, then finds them gone (and a seq collision, if any,
+      // rolls one of the two back).
+      const res = await trx.executeQuery<{ pos: number; hash: Buffer }>(
+        CompiledQuery.raw(
+          `WITH taken AS (
+             DELETE FROM ledger_queue WHERE pos IN (SELECT pos FROM ledger_queue ORDER BY pos LIMIT $2)
+             RETURNING pos, hash
+           ), leaves AS (
+             INSERT INTO ledger_leaves (seq, hash, pos)
+             SELECT $1::bigint + row_number() OVER (ORDER BY pos) - 1, hash, pos FROM taken
+             RETURNING seq, pos, hash
+           )
+           SELECT pos, hash FROM leaves ORDER BY seq`,
+          [start, limit],
+        ),
+      );
+      taken = res.rows;
+    } else {
+      // SQLite runs one writer at a time: the queue cannot change between these statements.
+      taken = (
+        await trx.executeQuery<{ pos: number; hash: Buffer }>(
+          CompiledQuery.raw('SELECT pos, hash FROM ledger_queue ORDER BY pos LIMIT ?', [limit]),
+        )
+      ).rows;
+      if (taken.length === 0) return 0;
+      const last = Number(taken[taken.length - 1]?.pos);
+      await trx.executeQuery(
+        CompiledQuery.raw(
+          `INSERT INTO ledger_leaves (seq, hash, pos)
+           SELECT ? + row_number() OVER (ORDER BY pos) - 1, hash, pos FROM ledger_queue WHERE pos <= ?`,
+          [start, last],
+        ),
+      );
+      const del = await trx.executeQuery(
+        CompiledQuery.raw('DELETE FROM ledger_queue WHERE pos <= ?', [last]),
+      );
+      if (Number(del.numAffectedRows) !== taken.length) {
+        throw new Error('the ledger queue changed under the integrator; retrying');
       }
-      const hash = leafHashOfText(row.body);
-      hashes[i] = hash;
-      positions[i] = pos;
+    }
+    const n = taken.length;
+    if (n === 0) return 0;
+    const tiles: { tile_level: number; idx: number; hash: Buffer }[] = [];
+    for (const row of taken) {
+      const hash = row.hash;
+      if (hash.length !== 32)
+        throw new Error(`queued event at position ${row.pos} has a malformed leaf hash`);
       for (const node of range.appendOwned(hash)) {
         if (node.level % TILE_HEIGHT === 0) {
           tiles.push({ tile_level: node.level / TILE_HEIGHT, idx: node.index, hash: node.hash });
         }
-      }
-    }
-    if (pg) {
-      // Arrays keep the statement the same for every batch size: one round trip, one plan.
-      await trx.executeQuery(
-        CompiledQuery.raw(
-          `INSERT INTO ledger_leaves (seq, hash, pos)
-           SELECT $1::bigint + t.ord - 1, t.hash, t.pos
-           FROM unnest($2::bytea[], $3::bigint[]) WITH ORDINALITY AS t(hash, pos, ord)`,
-          [start, hashes, positions],
-        ),
-      );
-      // Exactly the rows taken: a row committed since the SELECT stays queued for the next batch.
-      const del = await trx.executeQuery(
-        CompiledQuery.raw('DELETE FROM ledger_queue WHERE pos = ANY($1::bigint[])', [positions]),
-      );
-      if (Number(del.numAffectedRows) !== n) {
-        throw new Error('the ledger queue changed under the integrator (another leader?); retrying');
-      }
-    } else {
-      for (let i = 0; i < n; i += LEAF_CHUNK) {
-        const m = Math.min(LEAF_CHUNK, n - i);
-        const params: unknown[] = new Array(3 * m);
-        for (let k = 0; k < m; k++) {
-          params[3 * k] = start + i + k;
-          params[3 * k + 1] = hashes[i + k];
-          params[3 * k + 2] = positions[i + k];
-        }
-        await trx.executeQuery(CompiledQuery.raw(sqliteLeafSql(m), params));
-      }
-      // SQLite runs one writer at a time, so the queue's first n rows are exactly the ones taken.
-      const del = await trx.executeQuery(
-        CompiledQuery.raw('DELETE FROM ledger_queue WHERE pos <= ?', [positions[n - 1]]),
-      );
-      if (Number(del.numAffectedRows) !== n) {
-        throw new Error('the ledger queue changed under the integrator; retrying');
       }
     }
     if (tiles.length > 0) await trx.insertInto('ledger_tile_hashes').values(tiles).execute();

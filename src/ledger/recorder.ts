@@ -4,6 +4,7 @@ import type { BlobStore, Database } from '../store/index.js';
 import { currentCallScope } from './call-scope.js';
 import { deepFreeze, EVENT_VERSION, type EventInput, type LedgerEvent, MAX_EVENT_BYTES } from './event.js';
 import { canonicalEvent, canonicalForm } from './jcs.js';
+import { leafHashOfText } from './merkle.js';
 import type { SensitiveFields } from './sensitive.js';
 
 /** Events per insert statement: 10 parameters each, well under both backends' limits. */
@@ -37,15 +38,23 @@ const pgInsertSql = (rows: number): string =>
   cached(
     `pg${rows}`,
     () =>
-      `WITH e AS (INSERT INTO ledger_events (${EVENT_COLUMNS}) VALUES ${placeholders(rows, 10, true)} RETURNING pos)
-       INSERT INTO ledger_queue (pos) SELECT pos FROM e`,
+      `WITH e AS (INSERT INTO ledger_events (${EVENT_COLUMNS}) VALUES ${placeholders(rows, 10, true)} RETURNING pos, id)
+       INSERT INTO ledger_queue (pos, hash)
+       SELECT e.pos, h.hash FROM e JOIN unnest($${10 * rows + 1}::text[], $${10 * rows + 2}::bytea[]) AS h(id, hash)
+       ON h.id = e.id`,
   );
 
 const sqliteInsertSql = (rows: number): string =>
   cached(
     `sqlite${rows}`,
     () =>
-      `INSERT INTO ledger_events (${EVENT_COLUMNS}) VALUES ${placeholders(rows, 10, false)} RETURNING pos`,
+      `INSERT INTO ledger_events (${EVENT_COLUMNS}) VALUES ${placeholders(rows, 10, false)} RETURNING pos, id`,
+  );
+
+const sqliteQueueSql = (rows: number): string =>
+  cached(
+    `sqliteq${rows}`,
+    () => `INSERT INTO ledger_queue (pos, hash) VALUES ${placeholders(rows, 2, false)}`,
   );
 
 /** Whether `db` talks to PostgreSQL (the recorder is built without knowing the store's dialect). */
@@ -54,25 +63,34 @@ export function isPostgres(db: Kysely<Database>): boolean {
 }
 
 /**
- * Inserts `rows` event rows (EVENT_COLUMNS order, 10 parameters each, at most 500 rows) and queues their
- * positions for the integrator: one statement on PostgreSQL, two on SQLite.
+ * Inserts event rows (EVENT_COLUMNS order, 10 parameters each, at most 500 rows) and queues each one's
+ * position with its leaf hash (`hashes`, in the same order) for the integrator: one statement on
+ * PostgreSQL, two on SQLite.
  */
 export async function insertEventRows(
   trx: Kysely<Database>,
   params: unknown[],
-  rows: number,
+  hashes: readonly Buffer[],
   pg: boolean = isPostgres(trx),
 ): Promise<void> {
+  const rows = hashes.length;
+  const ids: string[] = new Array(rows);
+  for (let i = 0; i < rows; i++) ids[i] = params[10 * i] as string;
   if (pg) {
-    await trx.executeQuery(CompiledQuery.raw(pgInsertSql(rows), params));
+    await trx.executeQuery(CompiledQuery.raw(pgInsertSql(rows), [...params, ids, hashes]));
     return;
   }
-  const res = await trx.executeQuery<{ pos: number }>(CompiledQuery.raw(sqliteInsertSql(rows), params));
-  await trx.executeQuery(
-    CompiledQuery.raw('INSERT INTO ledger_queue (pos) SELECT value FROM json_each(?)', [
-      JSON.stringify(res.rows.map((r) => r.pos)),
-    ]),
+  const res = await trx.executeQuery<{ pos: number; id: string }>(
+    CompiledQuery.raw(sqliteInsertSql(rows), params),
   );
+  const hashOf = new Map<string, Buffer>();
+  for (let i = 0; i < rows; i++) hashOf.set(ids[i] as string, hashes[i] as Buffer);
+  const queue: unknown[] = new Array(2 * res.rows.length);
+  res.rows.forEach((r, i) => {
+    queue[2 * i] = r.pos;
+    queue[2 * i + 1] = hashOf.get(r.id);
+  });
+  await trx.executeQuery(CompiledQuery.raw(sqliteQueueSql(res.rows.length), queue));
 }
 
 /** An event written to the pending queue; it gets a sequence number when the integrator takes it. */
@@ -113,7 +131,9 @@ export class Recorder {
     for (let i = 0; i < recorded.length; i += RECORD_CHUNK) {
       const chunk = recorded.slice(i, i + RECORD_CHUNK);
       const params: unknown[] = [];
-      for (const { event, body } of chunk) {
+      const hashes: Buffer[] = new Array(chunk.length);
+      for (const [k, { event, body }] of chunk.entries()) {
+        hashes[k] = leafHashOfText(body);
         params.push(
           event.id,
           body,
@@ -127,7 +147,7 @@ export class Recorder {
           event.context?.project ?? null,
         );
       }
-      await insertEventRows(trx, params, chunk.length, pg);
+      await insertEventRows(trx, params, hashes, pg);
     }
     return recorded;
   }

@@ -27,9 +27,10 @@ export interface LedgerLeafTable {
   pos: number | null;
 }
 
-/** Positions of recorded events not yet integrated; the integrator deletes the rows it takes. */
+/** Recorded events not yet integrated, with their leaf hashes; the integrator deletes the rows it takes. */
 export interface LedgerQueueTable {
   pos: number;
+  hash: Buffer;
 }
 
 /** Hashes at tree level 8·tile_level (tile_level ≥ 1) of completed subtrees: insert-only. */

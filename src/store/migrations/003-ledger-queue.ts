@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import type { Dialect } from '../dialect.js';
 
 // Integration no longer rewrites event rows. Until now the integrator set `ledger_events.seq`, which
 // rewrote the whole row (body included) and every index on it. From here on:
-// - `record` adds the event's position to `ledger_queue` next to the event row (same transaction);
+// - `record` adds the event's position and leaf hash to `ledger_queue` next to the event row (same
+//   transaction);
 // - the integrator takes queue rows in position order, inserts `ledger_leaves(seq, hash, pos)` and
 //   deletes the queue rows it took, in one transaction with the checkpoint;
 // - an event's sequence number is the `seq` of the leaf whose `pos` is the event's position.
@@ -18,8 +20,9 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
   const pg = dialect === 'postgres';
   const bigint = pg ? 'bigint' : 'integer';
 
-  await sql.raw(`CREATE TABLE ledger_queue (pos ${bigint} PRIMARY KEY)`).execute(db);
-  await sql`INSERT INTO ledger_queue (pos) SELECT pos FROM ledger_events WHERE seq IS NULL`.execute(db);
+  const bytes = pg ? 'bytea' : 'blob';
+  await sql.raw(`CREATE TABLE ledger_queue (pos ${bigint} PRIMARY KEY, hash ${bytes} NOT NULL)`).execute(db);
+  await queuePending(db);
 
   // Leaves learn which event they hash; the insert-only guard is lifted for this one copy.
   await sql.raw(`ALTER TABLE ledger_leaves ADD COLUMN pos ${bigint}`).execute(db);
@@ -41,6 +44,24 @@ export async function up(db: Kysely<unknown>, dialect: Dialect): Promise<void> {
 
   if (pg) await dropSeqPostgres(db);
   else await dropSeqSqlite(db);
+}
+
+/** Queues the events not sequenced yet, in position order, each with SHA-256(0x00 ‖ body). */
+async function queuePending(db: Kysely<unknown>): Promise<void> {
+  let after = -1;
+  for (;;) {
+    const { rows } = await sql<{ pos: number | string; body: string | null }>`
+      SELECT pos, body FROM ledger_events WHERE seq IS NULL AND pos > ${after} ORDER BY pos LIMIT 1000`.execute(
+      db,
+    );
+    if (rows.length === 0) return;
+    for (const r of rows) {
+      if (r.body === null) throw new Error(`pending event at position ${r.pos} has no body`);
+      const hash = createHash('sha256').update(Buffer.of(0)).update(r.body, 'utf8').digest();
+      await sql`INSERT INTO ledger_queue (pos, hash) VALUES (${Number(r.pos)}, ${hash})`.execute(db);
+    }
+    after = Number(rows[rows.length - 1]?.pos);
+  }
 }
 
 async function dropSeqPostgres(db: Kysely<unknown>): Promise<void> {
