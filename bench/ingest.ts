@@ -1,5 +1,6 @@
-import type { Kysely } from 'kysely';
-import type { EventInput } from '../src/ledger/index.js';
+import { CompiledQuery, type Kysely } from 'kysely';
+import { type EventInput, leafHashOfText } from '../src/ledger/index.js';
+import { insertEventRows } from '../src/ledger/recorder.js';
 import type { Runtime } from '../src/server/runtime.js';
 import type { Database, Dialect, LedgerEventTable } from '../src/store/index.js';
 import { since } from './report.js';
@@ -8,7 +9,7 @@ import { BATCH, eventBody, eventInput } from './workload.js';
 /** Baseline and Warden alternate in this many rounds, so a burst of load from elsewhere hits both alike. */
 export const INGEST_ROUNDS = 5;
 
-/** The baseline's table: the columns of ledger_events with only a primary key (no secondary indexes or triggers). */
+/** The baseline's table: the columns of ledger_events with only a primary key (no secondary indexes, no triggers). */
 interface BaselineDatabase extends Database {
   bench_events: LedgerEventTable;
 }
@@ -46,7 +47,6 @@ async function createBaselineTable(db: Kysely<BaselineDatabase>, dialect: Dialec
       pg ? c.primaryKey() : c.primaryKey().autoIncrement(),
     )
     .addColumn('id', 'text', (c) => c.notNull())
-    .addColumn('seq', bigint)
     .addColumn('body', 'text')
     .addColumn('time_ms', bigint, (c) => c.notNull())
     .addColumn('actor_type', 'text', (c) => c.notNull())
@@ -68,7 +68,6 @@ function eventRows(from: number, n: number): EventRow[] {
     const body = eventBody(from + k, now);
     return {
       id: (JSON.parse(body) as { id: string }).id,
-      seq: null,
       body,
       time_ms: now,
       actor_type: input.actor.type,
@@ -86,16 +85,56 @@ function eventRows(from: number, n: number): EventRow[] {
 const inputs = (from: number, n: number): EventInput[] =>
   Array.from({ length: n }, (_, k) => eventInput(from + k));
 
-/** Inserts the rows BATCH per committed transaction; returns the elapsed ms. */
+/** The columns the recorder writes, in its order. */
+const COLUMNS = [
+  'id',
+  'body',
+  'time_ms',
+  'actor_type',
+  'actor_id',
+  'action',
+  'resource_type',
+  'resource_id',
+  'outcome',
+  'project',
+] as const;
+
+/** One multi-row INSERT of `rows` rows, as the recorder builds it (numbered parameters on PostgreSQL). */
+function insertSql(table: string, rows: number, pg: boolean): string {
+  let n = 1;
+  const tuples = Array.from(
+    { length: rows },
+    () => `(${COLUMNS.map(() => (pg ? `$${n++}` : '?')).join(',')})`,
+  );
+  return `INSERT INTO ${table} (${COLUMNS.join(', ')}) VALUES ${tuples.join(',')}`;
+}
+
+/**
+ * Inserts the rows BATCH per committed transaction, each batch one multi-row INSERT through the store's
+ * Kysely connection, the way the recorder issues its own (raw SQL text with parameters, no query
+ * builder); returns the elapsed ms. Into ledger_events it runs the recorder's own statements (the
+ * event rows and their queue entries, with the leaf hashes computed here), so those rows are integrated
+ * like recorded ones.
+ */
 async function insertRows(
   db: Kysely<BaselineDatabase>,
   table: 'bench_events' | 'ledger_events',
   rows: readonly EventRow[],
+  pg: boolean,
 ): Promise<number> {
+  const text = insertSql(table, BATCH, pg);
   const start = performance.now();
   for (let i = 0; i < rows.length; i += BATCH) {
     const batch = rows.slice(i, i + BATCH);
-    await db.transaction().execute((trx) => trx.insertInto(table).values(batch).execute());
+    const params: unknown[] = [];
+    for (const r of batch) for (const c of COLUMNS) params.push(r[c]);
+    const sqlText = batch.length === BATCH ? text : insertSql(table, batch.length, pg);
+    await db.transaction().execute(async (trx) => {
+      if (table === 'ledger_events') {
+        const hashes = batch.map((r) => leafHashOfText(r.body as string));
+        await insertEventRows(trx as unknown as Kysely<Database>, params, hashes, pg);
+      } else await trx.executeQuery(CompiledQuery.raw(sqlText, params));
+    });
   }
   return since(start);
 }
@@ -127,8 +166,9 @@ async function recordIntegrated(rt: Runtime, events: readonly EventInput[]): Pro
  */
 export async function measureIngest(rt: Runtime, n: number, warmup: number): Promise<IngestResult> {
   const db = rt.store.db as unknown as Kysely<BaselineDatabase>;
+  const pg = rt.store.dialect === 'postgres';
   await createBaselineTable(db, rt.store.dialect);
-  await insertRows(db, 'bench_events', eventRows(0, warmup));
+  await insertRows(db, 'bench_events', eventRows(0, warmup), pg);
   await recordIntegrated(rt, inputs(0, warmup));
 
   const per = n / INGEST_ROUNDS;
@@ -139,7 +179,7 @@ export async function measureIngest(rt: Runtime, n: number, warmup: number): Pro
     const from = warmup + r * per;
     const rows = eventRows(from, per);
     const events = inputs(from, per);
-    const base = await insertRows(db, 'bench_events', rows);
+    const base = await insertRows(db, 'bench_events', rows, pg);
     const warden = await recordIntegrated(rt, events);
     baselineMs += base;
     wardenMs += warden;
@@ -153,7 +193,7 @@ export async function measureIngest(rt: Runtime, n: number, warmup: number): Pro
   let recorderMs = 0;
   for (let r = 0; r < INGEST_ROUNDS; r++) {
     const from = warmup + n + 2 * r * per;
-    directMs += await insertRows(db, 'ledger_events', eventRows(from, per));
+    directMs += await insertRows(db, 'ledger_events', eventRows(from, per), pg);
     recorderMs += await record(rt, inputs(from + per, per));
   }
   const start = performance.now();

@@ -4,11 +4,10 @@ import {
   exportLines,
   exportSource,
   readSignerKeyFile,
-  storedCheckpoints,
-  storedLeaves,
-  storedTileHashes,
+  storedLeafPages,
   type VerifyResult,
   verifyLog,
+  verifyStore,
   writeExportDir,
 } from '../src/ledger/index.js';
 import type { Runtime } from '../src/server/runtime.js';
@@ -44,10 +43,10 @@ async function integratedBodies(config: Config): Promise<Buffer[]> {
   const store = await openStore(storeOptions(config));
   try {
     const rows = await store.db
-      .selectFrom('ledger_events')
-      .select('body')
-      .where('seq', 'is not', null)
-      .orderBy('seq')
+      .selectFrom('ledger_leaves as l')
+      .innerJoin('ledger_events as e', 'e.pos', 'l.pos')
+      .select('e.body')
+      .orderBy('l.seq')
       .execute();
     return rows.map((r) => Buffer.from(r.body ?? '', 'utf8'));
   } finally {
@@ -72,24 +71,13 @@ function checked(result: VerifyResult): number {
   return result.size;
 }
 
-/** `warden audit verify` on the live store, as src/cli/commands/audit.ts runs it; returns leaves/s. */
+/** `warden audit verify` on the live store, as src/cli/commands/audit.ts runs it (verifyStore, one connection); returns leaves/s. */
 async function verifyLive(config: Config): Promise<number> {
   const key = await readSignerKeyFile(config.signingKeyFile);
   const store = await openStore(storeOptions(config));
   try {
     const start = performance.now();
-    const result = await store.db
-      .transaction()
-      .setIsolationLevel('repeatable read')
-      .execute(async (trx) =>
-        verifyLog({
-          key,
-          from: 0,
-          leaves: storedLeaves(trx),
-          checkpoints: await storedCheckpoints(trx),
-          tileHashes: await storedTileHashes(trx),
-        }),
-      );
+    const result = await verifyStore(store.db, key);
     return (checked(result) * 1000) / since(start);
   } finally {
     await store.close();
@@ -104,7 +92,7 @@ async function readLive(config: Config): Promise<number> {
     const n = await store.db
       .transaction()
       .setIsolationLevel('repeatable read')
-      .execute(async (trx) => countLeaves(storedLeaves(trx)));
+      .execute(async (trx) => countLeaves(storedLeafPages(trx)));
     return (n * 1000) / since(start);
   } finally {
     await store.close();
@@ -120,7 +108,7 @@ async function readExport(dir: string, vkey: string): Promise<number> {
 
 async function countLeaves(leaves: AsyncIterable<unknown>): Promise<number> {
   let n = 0;
-  for await (const _ of leaves) n++;
+  for await (const item of leaves) n += Array.isArray(item) ? item.length : 1;
   return n;
 }
 

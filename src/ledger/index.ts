@@ -14,8 +14,14 @@ export { readSignerKeyFile } from './keyfile.js';
 export { type LedgerKeys, loadOrCreateLedgerKeys } from './keys.js';
 export { AdvisoryLockLeadership, type Leadership, SoleLeadership } from './leadership.js';
 export { type EventQuery, Ledger, type LedgerInfo, type StoredEvent } from './ledger.js';
-export { storedCheckpoints, storedLeaves, storedTileHashes, verifyStore } from './live-source.js';
-export { leafHash, verifyConsistency, verifyInclusion } from './merkle.js';
+export {
+  storedCheckpoints,
+  storedLeafPages,
+  storedLeaves,
+  storedTileHashes,
+  verifyStore,
+} from './live-source.js';
+export { leafHash, leafHashOfText, verifyConsistency, verifyInclusion } from './merkle.js';
 export { parseVkey } from './note.js';
 export { parseTlogProof } from './proof-text.js';
 export { Recorder } from './recorder.js';

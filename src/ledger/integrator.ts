@@ -1,12 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type { Clock } from '../core/index.js';
 import type { Database, Store } from '../store/index.js';
 import { signCheckpoint } from './checkpoint.js';
 import type { Leadership } from './leadership.js';
-import { CompactRange, leafHash, rangeSubtrees } from './merkle.js';
+import { CompactRange, rangeSubtrees } from './merkle.js';
 import type { NoteSigner } from './note.js';
+import { isPostgres } from './recorder.js';
 import { storedHashReader, storedTreeSize } from './repository.js';
 import { readNodesFrom } from './stored-nodes.js';
 import { TILE_HEIGHT } from './tiles.js';
@@ -32,9 +33,10 @@ export interface IntegratedBatch {
 }
 
 /**
- * Stage two of the ledger: the leader takes pending events in recording order, gives them
- * consecutive sequence numbers, stores their leaf hashes and the completed tile-level subtree
- * hashes, and signs a checkpoint of the new tree, all in one transaction.
+ * Stage two of the ledger: the leader takes queued events in recording order, gives them consecutive
+ * sequence numbers by storing their leaf hashes (queued by the recorder, with each event's position)
+ * and the completed tile-level subtree hashes, deletes their queue rows and signs a checkpoint of the
+ * new tree, all in one transaction. Event rows are never rewritten, nor even read.
  */
 export class Integrator {
   readonly #opts: IntegratorOptions;
@@ -108,39 +110,67 @@ export class Integrator {
   }
 
   async #integrate(trx: Kysely<Database>, range: CompactRange): Promise<number> {
-    const pending = await trx
-      .selectFrom('ledger_events')
-      .select(['pos', 'body'])
-      .where('seq', 'is', null)
-      .orderBy('pos')
-      .limit(this.#opts.batchSize)
-      .execute();
-    if (pending.length === 0) return 0;
+    const pg = isPostgres(trx);
     const start = range.size;
-    const leaves: { seq: number; hash: Buffer }[] = [];
+    const limit = this.#opts.batchSize;
+    let taken: { pos: number; hash: Buffer }[];
+    if (pg) {
+      // One statement takes the first queued rows, numbers them in position order and stores their leaves.
+      // Its snapshot decides what is taken: a row committed meanwhile stays queued for the next batch, and
+      // a concurrent integrator blocks on the same rows, then finds them gone (and a seq collision, if any,
+      // rolls one of the two back).
+      const res = await trx.executeQuery<{ pos: number; hash: Buffer }>(
+        CompiledQuery.raw(
+          `WITH taken AS (
+             DELETE FROM ledger_queue WHERE pos IN (SELECT pos FROM ledger_queue ORDER BY pos LIMIT $2)
+             RETURNING pos, hash
+           ), leaves AS (
+             INSERT INTO ledger_leaves (seq, hash, pos)
+             SELECT $1::bigint + row_number() OVER (ORDER BY pos) - 1, hash, pos FROM taken
+             RETURNING seq, pos, hash
+           )
+           SELECT pos, hash FROM leaves ORDER BY seq`,
+          [start, limit],
+        ),
+      );
+      taken = res.rows;
+    } else {
+      // SQLite runs one writer at a time: the queue cannot change between these statements.
+      taken = (
+        await trx.executeQuery<{ pos: number; hash: Buffer }>(
+          CompiledQuery.raw('SELECT pos, hash FROM ledger_queue ORDER BY pos LIMIT ?', [limit]),
+        )
+      ).rows;
+      if (taken.length === 0) return 0;
+      const last = Number(taken[taken.length - 1]?.pos);
+      await trx.executeQuery(
+        CompiledQuery.raw(
+          `INSERT INTO ledger_leaves (seq, hash, pos)
+           SELECT ? + row_number() OVER (ORDER BY pos) - 1, hash, pos FROM ledger_queue WHERE pos <= ?`,
+          [start, last],
+        ),
+      );
+      const del = await trx.executeQuery(
+        CompiledQuery.raw('DELETE FROM ledger_queue WHERE pos <= ?', [last]),
+      );
+      if (Number(del.numAffectedRows) !== taken.length) {
+        throw new Error('the ledger queue changed under the integrator; retrying');
+      }
+    }
+    const n = taken.length;
+    if (n === 0) return 0;
     const tiles: { tile_level: number; idx: number; hash: Buffer }[] = [];
-    for (const row of pending) {
-      if (row.body === null) throw new Error(`pending event at position ${row.pos} has no body`);
-      const hash = leafHash(Buffer.from(row.body, 'utf8'));
-      leaves.push({ seq: range.size, hash });
-      for (const node of range.append(hash)) {
+    for (const row of taken) {
+      const hash = row.hash;
+      if (hash.length !== 32)
+        throw new Error(`queued event at position ${row.pos} has a malformed leaf hash`);
+      for (const node of range.appendOwned(hash)) {
         if (node.level % TILE_HEIGHT === 0) {
           tiles.push({ tile_level: node.level / TILE_HEIGHT, idx: node.index, hash: node.hash });
         }
       }
     }
-    for (let i = 0; i < leaves.length; i += 1000) {
-      await trx
-        .insertInto('ledger_leaves')
-        .values(leaves.slice(i, i + 1000))
-        .execute();
-    }
     if (tiles.length > 0) await trx.insertInto('ledger_tile_hashes').values(tiles).execute();
-    await this.#assignSequence(
-      trx,
-      pending.map((r) => Number(r.pos)),
-      start,
-    );
     const note = signCheckpoint(
       { origin: this.#opts.signer.name, size: range.size, root: range.root(), extensions: [] },
       this.#opts.signer,
@@ -149,26 +179,7 @@ export class Integrator {
       .insertInto('ledger_checkpoints')
       .values({ size: range.size, note, created_ms: this.#opts.clock.now() })
       .execute();
-    return pending.length;
-  }
-
-  /** Sets seq = start + i on the i-th pending position, one UPDATE per run of consecutive positions. */
-  async #assignSequence(trx: Kysely<Database>, positions: number[], start: number): Promise<void> {
-    let runStart = 0;
-    for (let i = 1; i <= positions.length; i++) {
-      if (i < positions.length && positions[i] === (positions[i - 1] as number) + 1) continue;
-      const lo = positions[runStart] as number;
-      const hi = positions[i - 1] as number;
-      const delta = start + runStart - lo;
-      await trx
-        .updateTable('ledger_events')
-        .set((eb) => ({ seq: eb('pos', '+', delta) }))
-        .where('pos', '>=', lo)
-        .where('pos', '<=', hi)
-        .where('seq', 'is', null)
-        .execute();
-      runStart = i;
-    }
+    return n;
   }
 
   async #loadRange(db: Kysely<Database>): Promise<CompactRange> {

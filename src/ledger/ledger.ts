@@ -142,9 +142,10 @@ export class Ledger {
   /** The C2SP tlog-proof text for one event against the latest checkpoint. */
   async eventProof(eventId: string): Promise<string> {
     const row = await this.#store.db
-      .selectFrom('ledger_events')
-      .select(['seq'])
-      .where('id', '=', eventId)
+      .selectFrom('ledger_events as e')
+      .leftJoin('ledger_leaves as l', 'l.pos', 'e.pos')
+      .select(['l.seq'])
+      .where('e.id', '=', eventId)
       .executeTakeFirst();
     if (row === undefined) throw new WardenError('WARDEN_NOT_FOUND', `event ${eventId} not found`);
     if (row.seq === null) {
@@ -173,11 +174,12 @@ export class Ledger {
     const from = index * TILE_WIDTH;
     if (from + width > size) throw new WardenError('WARDEN_NOT_FOUND', 'entry tile not in the log yet');
     const rows = await this.#store.db
-      .selectFrom('ledger_events')
-      .select(['seq', 'body'])
-      .where('seq', '>=', from)
-      .where('seq', '<', from + width)
-      .orderBy('seq')
+      .selectFrom('ledger_leaves as l')
+      .leftJoin('ledger_events as e', 'e.pos', 'l.pos')
+      .select(['l.seq', 'e.body'])
+      .where('l.seq', '>=', from)
+      .where('l.seq', '<', from + width)
+      .orderBy('l.seq')
       .execute();
     if (rows.length !== width)
       throw new Error(`ledger store is missing entries in [${from}, ${from + width})`);
@@ -193,25 +195,26 @@ export class Ledger {
   /** Events matching `q`, in recording order, with their sequence numbers once integrated. */
   async queryEvents(q: EventQuery): Promise<{ events: StoredEvent[]; next: number | null }> {
     let query = this.#store.db
-      .selectFrom('ledger_events')
-      .select(['pos', 'id', 'seq', 'body'])
-      .orderBy('pos')
+      .selectFrom('ledger_events as e')
+      .leftJoin('ledger_leaves as l', 'l.pos', 'e.pos')
+      .select(['e.pos', 'e.id', 'l.seq', 'e.body'])
+      .orderBy('e.pos')
       .limit(q.limit + 1);
     // A value already masked (as the audit log shows it) is stored as is, like the recorder leaves it.
     const actor =
       q.actor !== undefined && this.#sensitive.covers('actor.id') && !q.actor.startsWith(HMAC_PREFIX)
         ? this.#sensitive.mask(q.actor)
         : q.actor;
-    if (actor !== undefined) query = query.where('actor_id', '=', actor);
-    if (q.actorType !== undefined) query = query.where('actor_type', '=', q.actorType);
-    if (q.action !== undefined) query = query.where('action', '=', q.action);
-    if (q.resourceType !== undefined) query = query.where('resource_type', '=', q.resourceType);
-    if (q.resourceId !== undefined) query = query.where('resource_id', '=', q.resourceId);
-    if (q.outcome !== undefined) query = query.where('outcome', '=', q.outcome);
-    if (q.project !== undefined) query = query.where('project', '=', q.project);
-    if (q.since !== undefined) query = query.where('time_ms', '>=', q.since);
-    if (q.until !== undefined) query = query.where('time_ms', '<', q.until);
-    if (q.after !== undefined) query = query.where('pos', '>', q.after);
+    if (actor !== undefined) query = query.where('e.actor_id', '=', actor);
+    if (q.actorType !== undefined) query = query.where('e.actor_type', '=', q.actorType);
+    if (q.action !== undefined) query = query.where('e.action', '=', q.action);
+    if (q.resourceType !== undefined) query = query.where('e.resource_type', '=', q.resourceType);
+    if (q.resourceId !== undefined) query = query.where('e.resource_id', '=', q.resourceId);
+    if (q.outcome !== undefined) query = query.where('e.outcome', '=', q.outcome);
+    if (q.project !== undefined) query = query.where('e.project', '=', q.project);
+    if (q.since !== undefined) query = query.where('e.time_ms', '>=', q.since);
+    if (q.until !== undefined) query = query.where('e.time_ms', '<', q.until);
+    if (q.after !== undefined) query = query.where('e.pos', '>', q.after);
     const rows = await query.execute();
     const page = rows.slice(0, q.limit);
     return {
@@ -225,9 +228,10 @@ export class Ledger {
     const out = new Map<string, number>();
     for (let i = 0; i < ids.length; i += 500) {
       const rows = await this.#store.db
-        .selectFrom('ledger_events')
-        .select(['id', 'seq'])
-        .where('id', 'in', ids.slice(i, i + 500))
+        .selectFrom('ledger_events as e')
+        .innerJoin('ledger_leaves as l', 'l.pos', 'e.pos')
+        .select(['e.id', 'l.seq'])
+        .where('e.id', 'in', ids.slice(i, i + 500))
         .execute();
       for (const r of rows) if (r.seq !== null) out.set(r.id, Number(r.seq));
     }
@@ -237,9 +241,10 @@ export class Ledger {
   /** One event by id. */
   async event(id: string): Promise<StoredEvent> {
     const r = await this.#store.db
-      .selectFrom('ledger_events')
-      .select(['pos', 'id', 'seq', 'body'])
-      .where('id', '=', id)
+      .selectFrom('ledger_events as e')
+      .leftJoin('ledger_leaves as l', 'l.pos', 'e.pos')
+      .select(['e.pos', 'e.id', 'l.seq', 'e.body'])
+      .where('e.id', '=', id)
       .executeTakeFirst();
     if (r === undefined) throw new WardenError('WARDEN_NOT_FOUND', `event ${id} not found`);
     return toStored(r);
@@ -249,18 +254,16 @@ export class Ledger {
   async waitIntegrated(timeoutMs: number): Promise<void> {
     const db = this.#store.db;
     const last = await db
-      .selectFrom('ledger_events')
+      .selectFrom('ledger_queue')
       .select((eb) => eb.fn.max('pos').as('pos'))
-      .where('seq', 'is', null)
       .executeTakeFirst();
     if (last?.pos === null || last?.pos === undefined) return;
     const deadline = Date.now() + timeoutMs;
     this.#integrator.wake();
     for (;;) {
       const waiting = await db
-        .selectFrom('ledger_events')
+        .selectFrom('ledger_queue')
         .select('pos')
-        .where('seq', 'is', null)
         .where('pos', '<=', Number(last.pos))
         .limit(1)
         .executeTakeFirst();

@@ -1,60 +1,106 @@
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from '../store/index.js';
 import type { NoteKey } from './note.js';
+import { isPostgres } from './recorder.js';
 import { type VerifyLeaf, type VerifyResult, verifyLog } from './verify.js';
 
-const CHUNK = 10_000;
+/** Leaves per page read from the store. */
+const PAGE = 20_000;
+
+interface LeafRow {
+  seq: number;
+  hash: Buffer;
+  body: string | null;
+  epos: number | null;
+  purged_at: number | null;
+}
+
+function readPage(db: Kysely<Database>, pg: boolean, from: number, to: number): Promise<LeafRow[]> {
+  // Only the columns verify needs, in one keyset page; the event row is found by its primary key.
+  const text = pg
+    ? `SELECT l.seq, l.hash, e.body, e.pos AS epos, e.purged_at FROM ledger_leaves l
+       LEFT JOIN ledger_events e ON e.pos = l.pos
+       WHERE l.seq >= $1 AND l.seq < $2 ORDER BY l.seq LIMIT ${PAGE}`
+    : `SELECT l.seq, l.hash, e.body, e.pos AS epos, e.purged_at FROM ledger_leaves l
+       LEFT JOIN ledger_events e ON e.pos = l.pos
+       WHERE l.seq >= ? AND l.seq < ? ORDER BY l.seq LIMIT ${PAGE}`;
+  return db.executeQuery<LeafRow>(CompiledQuery.raw(text, [from, to])).then((r) => r.rows);
+}
+
+function toLeaf(r: LeafRow): VerifyLeaf {
+  return {
+    index: Number(r.seq),
+    body: r.body ?? null,
+    storedHash: r.hash,
+    bodyExpected: r.epos === null || r.epos === undefined || r.purged_at === null,
+  };
+}
 
 /**
- * Every stored leaf with its event body, in index order, read in chunks from `db` (use a snapshot
- * transaction); then the first sequenced event past the last leaf, if any, flagged as having no leaf.
+ * Every stored leaf with its event body, in index order, in pages read from `db` (use a snapshot
+ * transaction); the next page is requested before the current one is handed out, so the database
+ * works on it while the caller hashes. For the whole log it then checks that every event row is either
+ * integrated or queued; if not, it yields one more entry, flagged as having no leaf.
  */
+export async function* storedLeafPages(
+  db: Kysely<Database>,
+  from = 0,
+  to = Number.MAX_SAFE_INTEGER,
+): AsyncGenerator<VerifyLeaf[]> {
+  const pg = isPostgres(db);
+  let next = from;
+  let page = readPage(db, pg, next, to);
+  for (;;) {
+    const rows = await page;
+    const full = rows.length === PAGE;
+    if (rows.length > 0) next = Number(rows[rows.length - 1]?.seq) + 1;
+    if (full) page = readPage(db, pg, next, to);
+    if (rows.length > 0) yield rows.map(toLeaf);
+    if (!full) break;
+  }
+  if (from !== 0 || to !== Number.MAX_SAFE_INTEGER) return;
+  const orphan = await unintegratedEvent(db);
+  if (orphan !== undefined) {
+    yield [{ index: next, body: orphan.body, storedHash: null, bodyExpected: true, noLeaf: true }];
+  }
+}
+
+/**
+ * An event row that is neither integrated (no leaf has its position) nor queued: the integrator writes
+ * the leaf and deletes the queue row in one transaction, so such a row was written or changed by
+ * someone else. Counting first keeps the usual case to three counts.
+ */
+async function unintegratedEvent(db: Kysely<Database>): Promise<{ body: string | null } | undefined> {
+  const { rows } = await db.executeQuery<{ events: number; leaves: number; queued: number }>(
+    CompiledQuery.raw(
+      `SELECT (SELECT count(*) FROM ledger_events) AS events,
+              (SELECT count(pos) FROM ledger_leaves) AS leaves,
+              (SELECT count(*) FROM ledger_queue) AS queued`,
+    ),
+  );
+  const c = rows[0];
+  if (c === undefined || Number(c.events) <= Number(c.leaves) + Number(c.queued)) return undefined;
+  return db
+    .selectFrom('ledger_events as e')
+    .select(['e.body'])
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('ledger_leaves as l').select('l.seq').whereRef('l.pos', '=', 'e.pos'))),
+    )
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('ledger_queue as q').select('q.pos').whereRef('q.pos', '=', 'e.pos'))),
+    )
+    .orderBy('e.pos')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/** `storedLeafPages`, one leaf at a time. */
 export async function* storedLeaves(
   db: Kysely<Database>,
   from = 0,
   to = Number.MAX_SAFE_INTEGER,
 ): AsyncGenerator<VerifyLeaf> {
-  let next = from;
-  for (;;) {
-    const rows = await db
-      .selectFrom('ledger_leaves as l')
-      .leftJoin('ledger_events as e', 'e.seq', 'l.seq')
-      .select(['l.seq', 'l.hash', 'e.body', 'e.id', 'e.purged_at'])
-      .where('l.seq', '>=', next)
-      .where('l.seq', '<', to)
-      .orderBy('l.seq')
-      .limit(CHUNK)
-      .execute();
-    for (const r of rows) {
-      yield {
-        index: Number(r.seq),
-        body: r.body ?? null,
-        storedHash: r.hash,
-        bodyExpected: r.id === null || r.purged_at === null,
-      };
-    }
-    if (rows.length > 0) next = Number(rows[rows.length - 1]?.seq) + 1;
-    if (rows.length < CHUNK) break;
-  }
-  // The integrator sets seq and writes the leaf in one transaction, so a sequenced event past the last
-  // leaf was written by someone else.
-  const orphan = await db
-    .selectFrom('ledger_events')
-    .select(['seq', 'body'])
-    .where('seq', '>=', next)
-    .where('seq', '<', to)
-    .orderBy('seq')
-    .limit(1)
-    .executeTakeFirst();
-  if (orphan !== undefined) {
-    yield {
-      index: Number(orphan.seq),
-      body: orphan.body,
-      storedHash: null,
-      bodyExpected: true,
-      noLeaf: true,
-    };
-  }
+  for await (const page of storedLeafPages(db, from, to)) yield* page;
 }
 
 /** Every stored checkpoint, by ascending size. */
@@ -69,7 +115,10 @@ export async function storedTileHashes(db: Kysely<Database>): Promise<Map<string
   return new Map(rows.map((r) => [`${r.tile_level}/${Number(r.idx)}`, r.hash]));
 }
 
-/** Verifies the whole log in the store, in one snapshot (repeatable read), as `warden audit verify` does. */
+/**
+ * Verifies the whole log in the store, in one snapshot (repeatable read), as `warden audit verify` does:
+ * leaves in pages, the next page read while the current one is hashed (PostgreSQL).
+ */
 export async function verifyStore(
   db: Kysely<Database>,
   key: NoteKey,
@@ -82,7 +131,7 @@ export async function verifyStore(
       verifyLog({
         key,
         from: 0,
-        leaves: storedLeaves(trx),
+        leaves: storedLeafPages(trx),
         checkpoints: await storedCheckpoints(trx),
         tileHashes: await storedTileHashes(trx),
         ...(onProgress ? { onProgress } : {}),

@@ -1,3 +1,4 @@
+import { hash as oneShot } from 'node:crypto';
 import { constantTimeEqual, sha256 } from '../core/hash.js';
 
 // RFC 9162 §2.1 Merkle tree math over SHA-256. Tree positions are JavaScript numbers, so sizes and
@@ -23,10 +24,27 @@ export function leafHash(data: Uint8Array): Buffer {
   return sha256(Buffer.concat([LEAF_PREFIX, data]));
 }
 
+/** RFC 9162 leaf hash of UTF-8 text: SHA-256(0x00 ‖ UTF-8(text)), without building the bytes first. */
+export function leafHashOfText(text: string): Buffer {
+  // U+0000 is the single byte 0x00 in UTF-8; node:crypto's one-shot hash skips the Hash object.
+  return oneShot('sha256', `\0${text}`, 'buffer');
+}
+
+// Reused input of nodeHash: 0x01 ‖ left ‖ right (node:crypto copies it before returning).
+const nodeInput = Buffer.alloc(1 + 2 * HASH_SIZE, 0x01);
+
 /** RFC 9162 interior node hash: SHA-256(0x01 ‖ left ‖ right). */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  return sha256(Buffer.concat([NODE_PREFIX, left, right]));
+  if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) {
+    return sha256(Buffer.concat([NODE_PREFIX, left, right]));
+  }
+  nodeInput.set(left, 1);
+  nodeInput.set(right, 1 + HASH_SIZE);
+  return oneShot('sha256', nodeInput, 'buffer');
 }
+
+const NONE: SubtreeHash[] = [];
+Object.freeze(NONE);
 
 /** The perfect subtree covering leaves [index·2^level, (index+1)·2^level). */
 export interface NodeId {
@@ -320,7 +338,17 @@ export class CompactRange {
   /** Appends a leaf hash; returns the perfect subtrees of level ≥ 1 this completed, lowest first. */
   append(leaf: Uint8Array): SubtreeHash[] {
     checkHash(leaf, 'leaf hash');
-    let node: SubtreeHash = { level: 0, index: this.#size, hash: Buffer.from(leaf) };
+    return this.appendOwned(Buffer.from(leaf));
+  }
+
+  /** `append` for a 32-byte hash the caller hands over and never changes again (no defensive copy). */
+  appendOwned(leaf: Buffer): SubtreeHash[] {
+    let node: SubtreeHash = { level: 0, index: this.#size, hash: leaf };
+    if (this.#size % 2 === 0) {
+      this.#nodes.push(node);
+      this.#size++;
+      return NONE;
+    }
     const completed: SubtreeHash[] = [];
     for (let left = this.#nodes.at(-1); left?.level === node.level; left = this.#nodes.at(-1)) {
       this.#nodes.pop();

@@ -217,10 +217,21 @@ function malformed(why: string): NoteError {
   return new NoteError('malformed', `malformed note: ${why}`);
 }
 
+// A KeyObject never changes, so its raw bytes are worked out once (verify opens one note per checkpoint).
+const rawCache = new WeakMap<KeyObject, Buffer>();
+function rawOf(key: KeyObject): Buffer {
+  let raw = rawCache.get(key);
+  if (raw === undefined) {
+    raw = rawPublicKey(key);
+    rawCache.set(key, raw);
+  }
+  return raw;
+}
+
 function keyMap(verifiers: readonly NoteKey[]): Map<string, { key: NoteKey; raw: Buffer }> {
   const known = new Map<string, { key: NoteKey; raw: Buffer }>();
   for (const key of verifiers) {
-    const raw = rawPublicKey(key.publicKey);
+    const raw = rawOf(key.publicKey);
     const id = `${key.name}+${key.keyId.toString('hex')}`;
     const seen = known.get(id);
     if (seen !== undefined && !seen.raw.equals(raw)) {

@@ -1,9 +1,97 @@
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely, PostgresAdapter } from 'kysely';
 import { type Clock, canonicalJson, newId, rfc3339, WardenError } from '../core/index.js';
 import type { BlobStore, Database } from '../store/index.js';
 import { currentCallScope } from './call-scope.js';
 import { deepFreeze, EVENT_VERSION, type EventInput, type LedgerEvent, MAX_EVENT_BYTES } from './event.js';
+import { canonicalEvent, canonicalForm } from './jcs.js';
+import { leafHashOfText } from './merkle.js';
 import type { SensitiveFields } from './sensitive.js';
+
+/** Events per insert statement: 10 parameters each, well under both backends' limits. */
+const RECORD_CHUNK = 500;
+
+const EVENT_COLUMNS =
+  'id, body, time_ms, actor_type, actor_id, action, resource_type, resource_id, outcome, project';
+
+function placeholders(rows: number, cols: number, pg: boolean): string {
+  const out: string[] = new Array(rows);
+  let n = 1;
+  for (let r = 0; r < rows; r++) {
+    const row: string[] = new Array(cols);
+    for (let c = 0; c < cols; c++) row[c] = pg ? `$${n++}` : '?';
+    out[r] = `(${row.join(',')})`;
+  }
+  return out.join(',');
+}
+
+const sqlCache = new Map<string, string>();
+function cached(key: string, make: () => string): string {
+  let text = sqlCache.get(key);
+  if (text === undefined) {
+    text = make();
+    if (sqlCache.size < 64) sqlCache.set(key, text);
+  }
+  return text;
+}
+
+const pgInsertSql = (rows: number): string =>
+  cached(
+    `pg${rows}`,
+    () =>
+      `WITH e AS (INSERT INTO ledger_events (${EVENT_COLUMNS}) VALUES ${placeholders(rows, 10, true)} RETURNING pos, id)
+       INSERT INTO ledger_queue (pos, hash)
+       SELECT e.pos, h.hash FROM e JOIN unnest($${10 * rows + 1}::text[], $${10 * rows + 2}::bytea[]) AS h(id, hash)
+       ON h.id = e.id`,
+  );
+
+const sqliteInsertSql = (rows: number): string =>
+  cached(
+    `sqlite${rows}`,
+    () =>
+      `INSERT INTO ledger_events (${EVENT_COLUMNS}) VALUES ${placeholders(rows, 10, false)} RETURNING pos, id`,
+  );
+
+const sqliteQueueSql = (rows: number): string =>
+  cached(
+    `sqliteq${rows}`,
+    () => `INSERT INTO ledger_queue (pos, hash) VALUES ${placeholders(rows, 2, false)}`,
+  );
+
+/** Whether `db` talks to PostgreSQL (the recorder is built without knowing the store's dialect). */
+export function isPostgres(db: Kysely<Database>): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
+}
+
+/**
+ * Inserts event rows (EVENT_COLUMNS order, 10 parameters each, at most 500 rows) and queues each one's
+ * position with its leaf hash (`hashes`, in the same order) for the integrator: one statement on
+ * PostgreSQL, two on SQLite.
+ */
+export async function insertEventRows(
+  trx: Kysely<Database>,
+  params: unknown[],
+  hashes: readonly Buffer[],
+  pg: boolean = isPostgres(trx),
+): Promise<void> {
+  const rows = hashes.length;
+  const ids: string[] = new Array(rows);
+  for (let i = 0; i < rows; i++) ids[i] = params[10 * i] as string;
+  if (pg) {
+    await trx.executeQuery(CompiledQuery.raw(pgInsertSql(rows), [...params, ids, hashes]));
+    return;
+  }
+  const res = await trx.executeQuery<{ pos: number; id: string }>(
+    CompiledQuery.raw(sqliteInsertSql(rows), params),
+  );
+  const hashOf = new Map<string, Buffer>();
+  for (let i = 0; i < rows; i++) hashOf.set(ids[i] as string, hashes[i] as Buffer);
+  const queue: unknown[] = new Array(2 * res.rows.length);
+  res.rows.forEach((r, i) => {
+    queue[2 * i] = r.pos;
+    queue[2 * i + 1] = hashOf.get(r.id);
+  });
+  await trx.executeQuery(CompiledQuery.raw(sqliteQueueSql(res.rows.length), queue));
+}
 
 /** An event written to the pending queue; it gets a sequence number when the integrator takes it. */
 export interface RecordedEvent {
@@ -34,29 +122,37 @@ export class Recorder {
 
   /** Records events in order, in one statement per 500 events, inside `trx`. */
   async recordMany(trx: Kysely<Database>, inputs: readonly EventInput[]): Promise<RecordedEvent[]> {
-    const recorded: RecordedEvent[] = [];
-    for (const input of inputs) recorded.push(await this.#prepare(input));
-    for (let i = 0; i < recorded.length; i += 500) {
-      const rows = recorded.slice(i, i + 500).map(({ event, body }) => ({
-        id: event.id,
-        seq: null,
-        body,
-        time_ms: Date.parse(event.time),
-        actor_type: event.actor.type,
-        actor_id: event.actor.id,
-        action: event.action,
-        resource_type: event.resource.type,
-        resource_id: event.resource.id,
-        outcome: event.outcome,
-        project: event.context?.project ?? null,
-        purged_at: null,
-      }));
-      await trx.insertInto('ledger_events').values(rows).execute();
+    const recorded: RecordedEvent[] = new Array(inputs.length);
+    for (let i = 0; i < inputs.length; i++) {
+      const one = this.#prepare(inputs[i] as EventInput);
+      recorded[i] = one instanceof Promise ? await one : one;
+    }
+    const pg = isPostgres(trx);
+    for (let i = 0; i < recorded.length; i += RECORD_CHUNK) {
+      const chunk = recorded.slice(i, i + RECORD_CHUNK);
+      const params: unknown[] = [];
+      const hashes: Buffer[] = new Array(chunk.length);
+      for (const [k, { event, body }] of chunk.entries()) {
+        hashes[k] = leafHashOfText(body);
+        params.push(
+          event.id,
+          body,
+          Date.parse(event.time),
+          event.actor.type,
+          event.actor.id,
+          event.action,
+          event.resource.type,
+          event.resource.id,
+          event.outcome,
+          event.context?.project ?? null,
+        );
+      }
+      await insertEventRows(trx, params, hashes, pg);
     }
     return recorded;
   }
 
-  async #prepare(input: EventInput): Promise<RecordedEvent> {
+  #prepare(input: EventInput): RecordedEvent | Promise<RecordedEvent> {
     const now = this.#clock.now();
     // Events recorded while serving an authorized call carry its decision and request id.
     const call = currentCallScope();
@@ -64,22 +160,28 @@ export class Recorder {
       ...(call?.decision && input.outcome !== 'denied' ? { decision: call.decision } : {}),
       ...(call?.requestId ? { request: { id: call.requestId } } : {}),
     };
-    let event: LedgerEvent = this.#sensitive.apply({
+    const event: LedgerEvent = this.#sensitive.apply({
       v: EVENT_VERSION,
       id: newId(now),
       time: rfc3339(now),
       ...scoped,
       ...input,
     });
-    let body = canonicalJson(event);
-    if (Buffer.byteLength(body) > MAX_EVENT_BYTES && event.details !== undefined) {
+    const { value, text } = canonicalForm(event);
+    if (tooLarge(text)) return this.#detailsToBlob(event, input);
+    return { event: value, body: text };
+  }
+
+  async #detailsToBlob(event: LedgerEvent, input: EventInput): Promise<RecordedEvent> {
+    let body: string;
+    if (event.details !== undefined) {
       // Large details move to the blob store; the event keeps their digest.
       const details = Buffer.from(canonicalJson(event.details));
       const digest = await this.#blobs.put(details);
       event = { ...event, details: { blob: digest, size: details.length } };
-      body = canonicalJson(event);
     }
-    if (Buffer.byteLength(body) > MAX_EVENT_BYTES) {
+    body = canonicalEvent(event);
+    if (tooLarge(body)) {
       throw new WardenError(
         'WARDEN_PAYLOAD_TOO_LARGE',
         `event for ${input.action} is ${Buffer.byteLength(body)} bytes without its details; the limit is ${MAX_EVENT_BYTES}`,
@@ -87,4 +189,9 @@ export class Recorder {
     }
     return { event: deepFreeze(event), body };
   }
+}
+
+/** Whether the UTF-8 form of `body` exceeds MAX_EVENT_BYTES (it has at most 3 bytes per UTF-16 unit). */
+function tooLarge(body: string): boolean {
+  return body.length > MAX_EVENT_BYTES / 3 && Buffer.byteLength(body) > MAX_EVENT_BYTES;
 }

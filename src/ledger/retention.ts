@@ -135,8 +135,8 @@ export class Retention {
   async #purgeBatch(trx: Kysely<Database>, actor: EventActor, cutoff: number): Promise<number> {
     const rows = await trx
       .selectFrom('ledger_events as e')
-      .select(['e.pos', 'e.seq'])
-      .where('e.seq', 'is not', null)
+      .innerJoin('ledger_leaves as l', 'l.pos', 'e.pos')
+      .select(['e.pos', 'l.seq'])
       .where('e.body', 'is not', null)
       .where('e.time_ms', '<', cutoff)
       .where(({ not, exists }) => not(exists(heldBy)))
@@ -168,7 +168,9 @@ export class Retention {
 }
 
 /** Active holds covering the event `e` in the outer query. */
-function heldBy(eb: ExpressionBuilder<Database & { e: Database['ledger_events'] }, 'e'>) {
+function heldBy(
+  eb: ExpressionBuilder<Database & { e: Database['ledger_events']; l: Database['ledger_leaves'] }, 'e' | 'l'>,
+) {
   return eb
     .selectFrom('legal_holds as h')
     .select(sql`1`.as('one'))

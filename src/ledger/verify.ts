@@ -1,5 +1,5 @@
 import { openCheckpoint } from './checkpoint.js';
-import { CompactRange, leafHash } from './merkle.js';
+import { CompactRange, leafHashOfText } from './merkle.js';
 import type { NoteKey } from './note.js';
 import { rootFromRange } from './range-root.js';
 import { TILE_HEIGHT } from './tiles.js';
@@ -11,7 +11,7 @@ export interface VerifyLeaf {
   readonly storedHash: Buffer | null;
   /** True when a missing body is an error: the event row is gone or its body was never purged. */
   readonly bodyExpected: boolean;
-  /** True for an event that has a sequence number but no stored leaf (live store only). */
+  /** True for an event row that is neither integrated nor queued (live store only). */
   readonly noLeaf?: boolean;
 }
 
@@ -37,7 +37,8 @@ export interface VerifySource {
   readonly from: number;
   /** End of the entries, exclusive, for a partial export; by default the size of the last checkpoint. */
   readonly to?: number;
-  readonly leaves: AsyncIterable<VerifyLeaf>;
+  /** The entries in index order, one at a time or in pages (arrays), which saves a step per entry. */
+  readonly leaves: AsyncIterable<VerifyLeaf | readonly VerifyLeaf[]>;
   /** Signed checkpoints, by ascending size as stored. */
   readonly checkpoints: readonly { readonly size: number; readonly note: string }[];
   /** Stored tile-level subtree hashes to cross-check (live store only), keyed `${tileLevel}/${idx}`. */
@@ -91,7 +92,7 @@ export async function verifyLog(src: VerifySource): Promise<VerifyResult> {
     }
     return undefined;
   };
-  for await (const leaf of src.leaves) {
+  const step = (leaf: VerifyLeaf): VerifyResult | undefined => {
     if (leaf.index !== expected) {
       return leaf.index > expected
         ? fail(expected, 'missing-leaf', `entry ${expected} is missing`)
@@ -101,12 +102,13 @@ export async function verifyLog(src: VerifySource): Promise<VerifyResult> {
       return fail(
         leaf.index,
         'missing-leaf',
-        `entry ${leaf.index}: an event has this index but no leaf hash`,
+        `entry ${leaf.index}: an event row is neither integrated (no leaf hash) nor queued`,
       );
     }
     let hash: Buffer;
+    let owned = true;
     if (leaf.body !== null) {
-      hash = leafHash(Buffer.from(leaf.body, 'utf8'));
+      hash = leafHashOfText(leaf.body);
       if (leaf.storedHash !== null && !hash.equals(leaf.storedHash)) {
         return fail(
           leaf.index,
@@ -122,10 +124,11 @@ export async function verifyLog(src: VerifySource): Promise<VerifyResult> {
       );
     } else {
       hash = leaf.storedHash;
+      owned = false;
       purged++;
     }
     if (whole) {
-      for (const node of range.append(hash)) {
+      for (const node of owned ? range.appendOwned(hash) : range.append(hash)) {
         if (src.tileHashes === undefined || node.level % TILE_HEIGHT !== 0) continue;
         const stored = src.tileHashes.get(`${node.level / TILE_HEIGHT}/${node.index}`);
         if (stored === undefined || !stored.equals(node.hash)) {
@@ -142,6 +145,18 @@ export async function verifyLog(src: VerifySource): Promise<VerifyResult> {
     } else partialLeaves.push(hash);
     expected++;
     if (expected % 100_000 === 0) src.onProgress?.(expected);
+    return undefined;
+  };
+  for await (const item of src.leaves) {
+    if (Array.isArray(item)) {
+      for (const leaf of item as readonly VerifyLeaf[]) {
+        const bad = step(leaf);
+        if (bad) return bad;
+      }
+    } else {
+      const bad = step(item as VerifyLeaf);
+      if (bad) return bad;
+    }
   }
   const size = last?.size ?? 0;
   const end = src.to ?? size;

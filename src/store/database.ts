@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { Dialect } from './dialect.js';
 import * as initial from './migrations/001-initial.js';
 import * as identity from './migrations/002-identity.js';
+import * as ledgerQueue from './migrations/003-ledger-queue.js';
 import * as lifecycle from './migrations/004-lifecycle.js';
 import type { Database } from './schema.js';
 
@@ -70,6 +71,7 @@ async function migrate(store: Store): Promise<void> {
   const migrations: Record<string, Migration> = {
     '001-initial': { up: (db) => initial.up(db, store.dialect) },
     '002-identity': { up: (db) => identity.up(db, store.dialect) },
+    '003-ledger-queue': { up: (db) => ledgerQueue.up(db, store.dialect) },
     '004-lifecycle': { up: (db) => lifecycle.up(db, store.dialect) },
   };
   const migrator = new Migrator({

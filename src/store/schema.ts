@@ -1,11 +1,13 @@
 import type { Generated } from 'kysely';
 import type { LifecycleTables } from './schema-lifecycle.js';
 
-/** An audit event row. `seq` is null until the integrator gives it a place in the log; `body` is null once purged. */
+/**
+ * An audit event row, written once by `record`; `body` is null once purged. Its place in the log is the
+ * `seq` of the leaf whose `pos` is this row's `pos` (none while the event waits in `ledger_queue`).
+ */
 export interface LedgerEventTable {
   pos: Generated<number>;
   id: string;
-  seq: number | null;
   body: string | null;
   time_ms: number;
   actor_type: string;
@@ -18,9 +20,17 @@ export interface LedgerEventTable {
   purged_at: number | null;
 }
 
-/** Leaf hashes by sequence number: insert-only. */
+/** Leaf hashes by sequence number, each with the position of the event it hashes: insert-only. */
 export interface LedgerLeafTable {
   seq: number;
+  hash: Buffer;
+  /** `ledger_events.pos` of the event (unique; null only for leaves written without an event row). */
+  pos: number | null;
+}
+
+/** Recorded events not yet integrated, with their leaf hashes; the integrator deletes the rows it takes. */
+export interface LedgerQueueTable {
+  pos: number;
   hash: Buffer;
 }
 
@@ -153,6 +163,7 @@ export interface SettingTable {
 export interface Database extends LifecycleTables {
   ledger_events: LedgerEventTable;
   ledger_leaves: LedgerLeafTable;
+  ledger_queue: LedgerQueueTable;
   ledger_tile_hashes: LedgerTileHashTable;
   ledger_checkpoints: LedgerCheckpointTable;
   legal_holds: LegalHoldTable;

@@ -89,7 +89,11 @@ for (const dialect of await backends()) {
         sqlitePath: join(backend.dataDir, 'warden.db'),
       });
       try {
-        const rows = await store.db.selectFrom('ledger_events').select(['id', 'seq']).execute();
+        const rows = await store.db
+          .selectFrom('ledger_events as e')
+          .leftJoin('ledger_leaves as l', 'l.pos', 'e.pos')
+          .select(['e.id', 'l.seq'])
+          .execute();
         const stored = new Set(rows.map((r) => r.id));
         const lost = [...acked].filter((id) => !stored.has(id));
         assert.deepEqual(lost, [], `${lost.length} of ${acked.size} acknowledged events were lost`);

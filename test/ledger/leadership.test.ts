@@ -84,7 +84,7 @@ describe('integrator leadership across two replicas on postgres', {
   });
 
   it('hands integration to the follower when the leader is killed under load', async () => {
-    const maxBefore = Number((await db.query('SELECT max(seq) AS m FROM ledger_events')).rows[0].m);
+    const maxBefore = Number((await db.query('SELECT max(seq) AS m FROM ledger_leaves')).rows[0].m);
     const loads = [startLoad(leader, token, 4), startLoad(follower, token, 4)];
     await eventually('load on both replicas', async () => {
       for (const l of loads)
@@ -110,7 +110,8 @@ describe('integrator leadership across two replicas on postgres', {
     assert.equal(stored.rows[0]?.n, acked.length, 'acknowledged events are missing from the store');
     await eventually('every acknowledged event to be integrated', async () => {
       const { rows } = await db.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM ledger_events WHERE id = ANY($1) AND seq IS NULL',
+        `SELECT count(*)::int AS n FROM ledger_events e
+         WHERE e.id = ANY($1) AND NOT EXISTS (SELECT 1 FROM ledger_leaves l WHERE l.pos = e.pos)`,
         [acked],
       );
       return rows[0]?.n === 0 ? true : undefined;
@@ -120,15 +121,25 @@ describe('integrator leadership across two replicas on postgres', {
   it('leaves a log that verifies, with no sequence number given twice', async () => {
     const verify = await runCli(['audit', 'verify', '--quiet'], env);
     assert.equal(verify.code, 0, `audit verify failed:\n${verify.stdout}${verify.stderr}`);
-    const { rows } = await db.query<{ n: number; distinct: number; max: number; leaves: number }>(
-      `SELECT count(seq)::int AS n, count(DISTINCT seq)::int AS distinct, max(seq)::int AS max,
-                (SELECT count(*)::int FROM ledger_leaves) AS leaves
-         FROM ledger_events`,
+    const { rows } = await db.query<{
+      n: number;
+      distinct: number;
+      max: number;
+      leaves: number;
+      events: number;
+      queued: number;
+    }>(
+      `SELECT count(l.seq)::int AS n, count(DISTINCT l.seq)::int AS distinct, max(l.seq)::int AS max,
+                (SELECT count(*)::int FROM ledger_leaves) AS leaves,
+                count(DISTINCT l.pos)::int AS events, (SELECT count(*)::int FROM ledger_queue) AS queued
+         FROM ledger_events e JOIN ledger_leaves l ON l.pos = e.pos`,
     );
     const [r] = rows;
     assert.ok(r !== undefined && r.n > 0);
     assert.equal(r.distinct, r.n, 'a sequence number was assigned twice');
     assert.equal(r.max, r.n - 1, 'sequence numbers have a gap');
     assert.equal(r.leaves, r.n, 'leaf hashes and sequenced events differ in number');
+    assert.equal(r.events, r.n, 'an event was integrated twice');
+    assert.equal(r.queued, 0, 'events are still queued');
   });
 });

@@ -90,7 +90,10 @@ const DRILLS: Drill[] = [
     name: 'an event row deleted',
     guards: ['ledger_events'],
     tamper: async (db, fx) => {
-      await db.deleteFrom('ledger_events').where('seq', '=', mid(fx)).execute();
+      await db
+        .deleteFrom('ledger_events')
+        .where('pos', '=', await posAt(db, mid(fx)))
+        .execute();
     },
     fails: (fx) => ({ index: mid(fx), kind: 'missing-body' }),
   },
@@ -98,41 +101,40 @@ const DRILLS: Drill[] = [
     name: 'a forged event and its correct leaf hash appended',
     guards: [],
     tamper: async (db, fx) => {
-      const hash = await forgeEvent(db, fx.size);
-      await db.insertInto('ledger_leaves').values({ seq: fx.size, hash }).execute();
+      const { hash, pos } = await forgeEvent(db);
+      await db.insertInto('ledger_leaves').values({ seq: fx.size, hash, pos }).execute();
     },
     fails: (fx) => ({ index: fx.size, kind: 'unexpected-leaf' }),
   },
   {
-    name: 'a forged event row given the next sequence number, without a leaf',
+    name: 'a forged event row, neither integrated nor queued',
     guards: [],
-    tamper: async (db, fx) => {
-      await forgeEvent(db, fx.size);
+    tamper: async (db) => {
+      await forgeEvent(db);
     },
     fails: (fx) => ({ index: fx.size, kind: 'missing-leaf' }),
   },
   {
     name: 'a forged event inserted in the middle, later entries renumbered',
-    guards: ['ledger_events', 'ledger_leaves'],
+    guards: ['ledger_leaves'],
     tamper: async (db, fx) => {
-      await shiftUp(db, 'ledger_events', mid(fx));
-      await shiftUp(db, 'ledger_leaves', mid(fx));
-      const hash = await forgeEvent(db, mid(fx));
+      await shiftUp(db, mid(fx));
+      const { hash, pos } = await forgeEvent(db);
       await db
         .insertInto('ledger_leaves')
-        .values({ seq: mid(fx), hash })
+        .values({ seq: mid(fx), hash, pos })
         .execute();
     },
     fails: (fx) => ({ index: mid(fx), kind: 'checkpoint-root' }),
   },
   {
-    name: 'two event rows swapped',
+    name: 'two event bodies swapped',
     guards: ['ledger_events'],
     tamper: async (db, fx) => {
       const [a, b] = [mid(fx), mid(fx) + 3];
-      await sql`UPDATE ledger_events SET seq = -1 WHERE seq = ${a}`.execute(db);
-      await sql`UPDATE ledger_events SET seq = ${a} WHERE seq = ${b}`.execute(db);
-      await sql`UPDATE ledger_events SET seq = ${b} WHERE seq = -1`.execute(db);
+      const [bodyA, bodyB] = [await bodyAt(db, a), await bodyAt(db, b)];
+      await setBody(db, a, bodyB);
+      await setBody(db, b, bodyA);
     },
     fails: (fx) => ({ index: mid(fx), kind: 'leaf-mismatch' }),
   },
@@ -140,9 +142,18 @@ const DRILLS: Drill[] = [
     name: 'the log truncated by 3 entries',
     guards: ['ledger_events', 'ledger_leaves'],
     tamper: async (db, fx) => {
+      const last = await db
+        .selectFrom('ledger_leaves')
+        .select('pos')
+        .where('seq', '>=', fx.size - 3)
+        .execute();
       await db
         .deleteFrom('ledger_events')
-        .where('seq', '>=', fx.size - 3)
+        .where(
+          'pos',
+          'in',
+          last.map((r) => r.pos as number),
+        )
         .execute();
       await db
         .deleteFrom('ledger_leaves')
@@ -298,7 +309,7 @@ for (const dialect of await backends()) {
   });
 
   describe(`insert-only triggers on ${dialect}`, () => {
-    it('reject every change to leaves, checkpoints and tile hashes, and all but sequencing or purging of events', async () => {
+    it('reject every change to leaves, checkpoints and tile hashes, and all but purging of events', async () => {
       // A batch of 256 completes a level-8 subtree, so there is a stored tile hash to attack.
       const s = await testServer(dialect);
       try {
@@ -316,7 +327,8 @@ for (const dialect of await backends()) {
           const tiles = await db.selectFrom('ledger_tile_hashes').select('idx').execute();
           assert.equal(tiles.length, 1);
           const insertOnly = (table: string) => new RegExp(`${table} is insert-only`);
-          const guarded = /ledger_events: only sequencing and purging may change a row/;
+          const guarded = /ledger_events: only purging may change a row/;
+          const at5 = 'pos = (SELECT pos FROM ledger_leaves WHERE seq = 5)';
           const rejected: [string, RegExp][] = [
             ['UPDATE ledger_leaves SET seq = seq + 100000 WHERE seq = 0', insertOnly('ledger_leaves')],
             ['DELETE FROM ledger_leaves WHERE seq = 0', insertOnly('ledger_leaves')],
@@ -330,11 +342,11 @@ for (const dialect of await backends()) {
               insertOnly('ledger_tile_hashes'),
             ],
             ['DELETE FROM ledger_tile_hashes WHERE tile_level = 1', insertOnly('ledger_tile_hashes')],
-            ["UPDATE ledger_events SET body = 'x' WHERE seq = 5", guarded],
-            ['UPDATE ledger_events SET seq = 9999 WHERE seq = 5', guarded],
-            ["UPDATE ledger_events SET action = 'x' WHERE seq = 5", guarded],
-            ['UPDATE ledger_events SET purged_at = 1 WHERE seq = 5', guarded],
-            ['DELETE FROM ledger_events WHERE seq = 5', /ledger_events rows cannot be deleted/],
+            [`UPDATE ledger_events SET body = 'x' WHERE ${at5}`, guarded],
+            [`UPDATE ledger_events SET pos = 999999 WHERE ${at5}`, guarded],
+            [`UPDATE ledger_events SET action = 'x' WHERE ${at5}`, guarded],
+            [`UPDATE ledger_events SET purged_at = 1 WHERE ${at5}`, guarded],
+            [`DELETE FROM ledger_events WHERE ${at5}`, /ledger_events rows cannot be deleted/],
           ];
           for (const [statement, error] of rejected) {
             await assert.rejects(sql.raw(statement).execute(db), error, statement);
@@ -343,7 +355,7 @@ for (const dialect of await backends()) {
           await db
             .updateTable('ledger_events')
             .set({ body: null, purged_at: 1 })
-            .where('seq', '=', 5)
+            .where('pos', '=', await posAt(db, 5))
             .execute();
         } finally {
           await store.close();
@@ -361,11 +373,21 @@ for (const dialect of await backends()) {
   });
 }
 
+/** The position of the event integrated at `seq`. */
+async function posAt(db: Kysely<Database>, seq: number): Promise<number> {
+  const row = await db
+    .selectFrom('ledger_leaves')
+    .select('pos')
+    .where('seq', '=', seq)
+    .executeTakeFirstOrThrow();
+  return row.pos!;
+}
+
 async function bodyAt(db: Kysely<Database>, seq: number): Promise<string> {
   const row = await db
     .selectFrom('ledger_events')
     .select('body')
-    .where('seq', '=', seq)
+    .where('pos', '=', await posAt(db, seq))
     .executeTakeFirstOrThrow();
   return row.body!;
 }
@@ -376,7 +398,11 @@ function rewritten(body: string): string {
 }
 
 async function setBody(db: Kysely<Database>, seq: number, body: string): Promise<void> {
-  await db.updateTable('ledger_events').set({ body }).where('seq', '=', seq).execute();
+  await db
+    .updateTable('ledger_events')
+    .set({ body })
+    .where('pos', '=', await posAt(db, seq))
+    .execute();
 }
 
 async function leafHashes(db: Kysely<Database>, from: number, to: number): Promise<Buffer[]> {
@@ -398,21 +424,20 @@ async function setCheckpoint(db: Kysely<Database>, size: number, note: string): 
   await db.updateTable('ledger_checkpoints').set({ note }).where('size', '=', size).execute();
 }
 
-/** Adds one to every seq from `from` on, in two steps so that no unique key collides on the way. */
-async function shiftUp(db: Kysely<Database>, table: 'ledger_events' | 'ledger_leaves', from: number) {
-  await sql`UPDATE ${sql.table(table)} SET seq = -seq - 1 WHERE seq >= ${from}`.execute(db);
-  await sql`UPDATE ${sql.table(table)} SET seq = -seq WHERE seq < 0`.execute(db);
+/** Adds one to every leaf's seq from `from` on, in two steps so that no unique key collides on the way. */
+async function shiftUp(db: Kysely<Database>, from: number) {
+  await sql`UPDATE ledger_leaves SET seq = -seq - 1 WHERE seq >= ${from}`.execute(db);
+  await sql`UPDATE ledger_leaves SET seq = -seq WHERE seq < 0`.execute(db);
 }
 
-/** Writes a plausible event row at `seq`, copied from a real one with a new id and action; returns its leaf hash. */
-async function forgeEvent(db: Kysely<Database>, seq: number): Promise<Buffer> {
+/** Writes a plausible event row, copied from a real one with a new id and action; returns its leaf hash and position. */
+async function forgeEvent(db: Kysely<Database>): Promise<{ hash: Buffer; pos: number }> {
   const event = { ...JSON.parse(await bodyAt(db, 0)), id: newId(), action: 'model_version.promote' };
   const body = canonicalJson(event);
-  await db
+  const { pos } = await db
     .insertInto('ledger_events')
     .values({
       id: event.id,
-      seq,
       body,
       time_ms: Date.parse(event.time),
       actor_type: event.actor.type,
@@ -424,8 +449,9 @@ async function forgeEvent(db: Kysely<Database>, seq: number): Promise<Buffer> {
       project: null,
       purged_at: null,
     })
-    .execute();
-  return leafHash(Buffer.from(body));
+    .returning('pos')
+    .executeTakeFirstOrThrow();
+  return { hash: leafHash(Buffer.from(body)), pos: Number(pos) };
 }
 
 /** The note with one byte of its Ed25519 signature (past the 4-byte key id) flipped. */
