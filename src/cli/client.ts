@@ -59,6 +59,7 @@ export async function call(
   path: string,
   body?: unknown,
   contentType = 'application/json',
+  headers: Readonly<Record<string, string>> = {},
 ): Promise<Response> {
   if (client.token === undefined || client.token === '') {
     throw new ApiError(0, 'WARDEN_NO_TOKEN', 'no token: run warden login, set WARDEN_TOKEN, or pass --token');
@@ -71,6 +72,7 @@ export async function call(
         authorization: `Bearer ${client.token}`,
         'x-warden-client': 'cli',
         ...(body !== undefined ? { 'content-type': contentType } : {}),
+        ...headers,
       },
       ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
     });

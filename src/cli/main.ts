@@ -4,9 +4,12 @@ import { WardenError } from '../core/index.js';
 import { ApiError } from './client.js';
 import { apiCommands } from './commands/api.js';
 import { auditCommand } from './commands/audit.js';
+import { datasetCommand } from './commands/dataset.js';
 import { identityCommands } from './commands/identity.js';
 import { initCommand } from './commands/init.js';
+import { lineageCommand } from './commands/lineage.js';
 import { policyCommand } from './commands/policy.js';
+import { projectCommand } from './commands/project.js';
 import { serveCommand } from './commands/serve.js';
 
 const program = new Command('warden')
@@ -21,6 +24,9 @@ auditCommand(program);
 policyCommand(program);
 apiCommands(program);
 identityCommands(program);
+projectCommand(program);
+datasetCommand(program);
+lineageCommand(program);
 
 try {
   await program.parseAsync(process.argv);
