@@ -220,8 +220,9 @@ function versionByRef(
 /**
  * Streams the folder's regular files as a portable tar (no owners, no times) straight into the
  * upload request; no file is buffered whole. Leaves out root git paths and the signature file.
+ * Resolves to the new version as the server describes it.
  */
-async function uploadFolder(
+export async function uploadFolder(
   client: ClientOptions,
   modelId: string,
   dir: string,
