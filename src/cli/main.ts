@@ -8,6 +8,7 @@ import { datasetCommand } from './commands/dataset.js';
 import { identityCommands } from './commands/identity.js';
 import { initCommand } from './commands/init.js';
 import { lineageCommand } from './commands/lineage.js';
+import { modelCommand } from './commands/model.js';
 import { policyCommand } from './commands/policy.js';
 import { projectCommand } from './commands/project.js';
 import { serveCommand } from './commands/serve.js';
@@ -18,6 +19,8 @@ const program = new Command('warden')
   .showHelpAfterError()
   .exitOverride();
 
+// Program options (--version) only before the command, so `model pull --version 3` reaches pull.
+program.enablePositionalOptions();
 serveCommand(program);
 initCommand(program);
 auditCommand(program);
@@ -27,6 +30,7 @@ identityCommands(program);
 projectCommand(program);
 datasetCommand(program);
 lineageCommand(program);
+modelCommand(program);
 
 try {
   await program.parseAsync(process.argv);

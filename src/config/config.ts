@@ -69,6 +69,26 @@ export const SETTINGS = {
     help: 'longest wait to connect to an upstream (ms)',
     default: '5000',
   },
+  maxUploadBytes: {
+    env: 'WARDEN_MAX_UPLOAD_BYTES',
+    help: "largest model version upload: the sum of its files' sizes (10 GiB)",
+    default: '10737418240',
+  },
+  maxUploadFiles: {
+    env: 'WARDEN_MAX_UPLOAD_FILES',
+    help: 'most entries (files and directories) in one model version upload',
+    default: '10000',
+  },
+  maxFileBytes: {
+    env: 'WARDEN_MAX_FILE_BYTES',
+    help: 'largest single file in a model version upload (10 GiB)',
+    default: '10737418240',
+  },
+  maxUploadRatio: {
+    env: 'WARDEN_MAX_UPLOAD_RATIO',
+    help: 'most decompressed bytes per compressed byte in a gzip upload (against compression bombs)',
+    default: '200',
+  },
   logLevel: { env: 'WARDEN_LOG_LEVEL', help: 'fatal|error|warn|info|debug|silent', default: 'info' },
   sessionIdleMinutes: {
     env: 'WARDEN_SESSION_IDLE_MINUTES',
@@ -124,6 +144,10 @@ const schema = z.object({
   gatewayMaxPayloadBytes: z.coerce.number().int().min(1),
   gatewayTimeoutMs: z.coerce.number().int().min(1).max(3_600_000),
   gatewayConnectTimeoutMs: z.coerce.number().int().min(1).max(600_000),
+  maxUploadBytes: z.coerce.number().int().min(1),
+  maxUploadFiles: z.coerce.number().int().min(1),
+  maxFileBytes: z.coerce.number().int().min(1),
+  maxUploadRatio: z.coerce.number().min(1),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   sessionIdleMinutes: z.coerce
     .number()

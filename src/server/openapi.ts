@@ -33,6 +33,14 @@ export function openApiDocument(routes: readonly AnyRoute[]): object {
     if (r.body !== undefined) {
       op.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(r.body) } } };
     }
+    if (r.streamedBody !== undefined) {
+      op.requestBody = {
+        required: true,
+        content: Object.fromEntries(
+          r.streamedBody.map((t) => [t, { schema: { type: 'string', format: 'binary' } }]),
+        ),
+      };
+    }
     paths[path] ??= {};
     (paths[path] as Record<string, object>)[r.method.toLowerCase()] = op;
   }
@@ -55,12 +63,15 @@ export function openApiDocument(routes: readonly AnyRoute[]): object {
 function parameters(schema: z.ZodType | undefined, where: 'path' | 'query'): object[] {
   if (schema === undefined) return [];
   const js = jsonSchema(schema) as { properties?: Record<string, object>; required?: string[] };
-  return Object.entries(js.properties ?? {}).map(([name, s]) => ({
-    name,
-    in: where,
-    required: where === 'path' || (js.required ?? []).includes(name),
-    schema: s,
-  }));
+  // A `*` tail is documented as `{path}` above.
+  return Object.entries(js.properties ?? {})
+    .filter(([name]) => name !== '*')
+    .map(([name, s]) => ({
+      name,
+      in: where,
+      required: where === 'path' || (js.required ?? []).includes(name),
+      schema: s,
+    }));
 }
 
 function jsonSchema(schema: z.ZodType): object {

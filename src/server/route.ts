@@ -40,6 +40,11 @@ export interface RouteSpec<Q = unknown, B = unknown, P = unknown> {
   readonly params?: ZodType<P>;
   /** The body is not parsed: the handler streams `request.raw` itself (after the guard has run). */
   readonly raw?: boolean;
+  /**
+   * Media types of a body the handler streams itself (`request.body` is then the unread request
+   * stream, after authorization; Fastify's body limit does not apply, the handler's own limits do).
+   */
+  readonly streamedBody?: readonly string[];
   /** Response media type for the OpenAPI document (JSON unless said). */
   readonly produces?: string;
   readonly handler: (

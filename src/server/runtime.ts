@@ -25,6 +25,7 @@ import {
   SoleLeadership,
 } from '../ledger/index.js';
 import { Authorizer, Bindings } from '../policy/index.js';
+import { Models, Provenances, Signatures, Versions } from '../registry/index.js';
 import { BlobStore, openStore, type Store } from '../store/index.js';
 import { buildApp } from './app.js';
 import { Guard } from './guard.js';
@@ -91,6 +92,21 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
     const projects = new Projects({ store, ledger, clock, authorizer });
     const datasets = new Datasets({ store, ledger, clock, authorizer });
     const lineage = new Lineage({ store });
+    const models = new Models({ store, ledger, clock });
+    const versions = new Versions({
+      store,
+      ledger,
+      clock,
+      blobs: new BlobStore(config.blobDir),
+      limits: {
+        maxTotalBytes: config.maxUploadBytes,
+        maxEntries: config.maxUploadFiles,
+        maxFileBytes: config.maxFileBytes,
+        maxRatio: config.maxUploadRatio,
+      },
+    });
+    const signatures = new Signatures({ store, ledger, clock });
+    const provenances = new Provenances({ store, ledger, clock });
     const bindings = new Bindings({ store, ledger, clock });
     const now = () => clock.now();
     const throttle = {
@@ -168,6 +184,10 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
       lineage,
       gateway,
       endpoints,
+      models,
+      versions,
+      signatures,
+      provenances,
     });
     const app = buildApp({
       guard,

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { Parser, type ReadEntry } from 'tar';
 import { WardenError } from '../core/index.js';
-import type { BlobStore } from './blobs.js';
+import type { BlobStore, StoredBlob } from './blobs.js';
 import { checkManifestPaths, pathIssue } from './upload-paths.js';
 
 /** Bounds on one archive upload, against tar and compression bombs. */
@@ -31,12 +31,14 @@ const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
  * Streams a tar archive (plain or compressed) and stores each regular file in `blobs`; nothing is
  * written to a path the archive names. Refuses links, devices and any path `checkManifestPaths`
  * rejects (400), and stops at the first limit exceeded (413), checking declared sizes before reading
- * a file. Files stored before a failure stay as complete, unreferenced blobs; no partial blob remains.
+ * a file. Files stored before a failure stay as complete, unreferenced blobs (`onStored` hears of each
+ * blob as it is committed, so a caller can remove the ones it newly wrote); no partial blob remains.
  */
 export async function extractTar(
   source: AsyncIterable<Uint8Array> | Readable,
   blobs: BlobStore,
   limits: ArchiveLimits,
+  onStored: (blob: StoredBlob) => void = () => {},
 ): Promise<ArchiveFile[]> {
   const parser = new Parser({
     strict: true,
@@ -64,6 +66,7 @@ export async function extractTar(
     }
     current = entry;
     const stored = await blobs.putStream(whole(entry, member.size), { maxBytes: member.size });
+    onStored(stored);
     current = undefined;
     files.push({ path: member.path, digest: stored.digest, size: stored.size });
   };
@@ -135,14 +138,29 @@ function admit(
   return { path, size: entry.size };
 }
 
-/** The entry's bytes; throws at the end (so nothing is stored) when they fall short of its size. */
+/** Bytes gathered before one write to the blob file: fewer, larger writes than the network's chunks. */
+const WRITE_BYTES = 1 << 20;
+
+/**
+ * The entry's bytes in writes of about WRITE_BYTES; throws at the end (so nothing is stored) when
+ * they fall short of its size.
+ */
 async function* whole(entry: ReadEntry, size: number): AsyncGenerator<Uint8Array> {
   let read = 0;
+  let held: Buffer[] = [];
+  let heldBytes = 0;
   for await (const chunk of entry) {
     read += (chunk as Buffer).length;
-    yield chunk as Buffer;
+    held.push(chunk as Buffer);
+    heldBytes += (chunk as Buffer).length;
+    if (heldBytes >= WRITE_BYTES) {
+      yield held.length === 1 ? (held[0] as Buffer) : Buffer.concat(held, heldBytes);
+      held = [];
+      heldBytes = 0;
+    }
   }
   if (read !== size) throw badArchive(`${entry.path} is truncated`);
+  if (heldBytes > 0) yield Buffer.concat(held, heldBytes);
 }
 
 function tooLarge(message: string): WardenError {

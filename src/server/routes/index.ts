@@ -10,6 +10,7 @@ import type {
 } from '../../identity/index.js';
 import type { Integrator, Ledger, Retention } from '../../ledger/index.js';
 import type { Authorizer, Bindings } from '../../policy/index.js';
+import type { Models, Provenances, Signatures, Versions } from '../../registry/index.js';
 import type { Store } from '../../store/index.js';
 import type { Metrics } from '../metrics.js';
 import type { AnyRoute } from '../route.js';
@@ -25,6 +26,7 @@ import { holdRoutes } from './holds.js';
 import { ledgerRoutes } from './ledger.js';
 import { lineageRoutes } from './lineage.js';
 import { metricsRoutes } from './metrics.js';
+import { modelRoutes } from './models.js';
 import { openApiRoutes } from './openapi.js';
 import { policyRoutes } from './policy.js';
 import { principalRoutes } from './principals.js';
@@ -52,6 +54,10 @@ export function allRoutes(deps: {
   lineage: Lineage;
   gateway: Gateway;
   endpoints: EndpointDirectory;
+  models: Models;
+  versions: Versions;
+  signatures: Signatures;
+  provenances: Provenances;
 }): AnyRoute[] {
   return [
     ...healthRoutes(deps),
@@ -71,5 +77,6 @@ export function allRoutes(deps: {
     ...datasetRoutes(deps),
     ...lineageRoutes(deps),
     ...gatewayRoutes(deps),
+    ...modelRoutes(deps),
   ];
 }
