@@ -44,6 +44,26 @@ export const SETTINGS = {
     default: '20',
   },
   maxBodyBytes: { env: 'WARDEN_MAX_BODY_BYTES', help: 'largest request body accepted', default: '16777216' },
+  maxUploadBytes: {
+    env: 'WARDEN_MAX_UPLOAD_BYTES',
+    help: "largest model version upload: the sum of its files' sizes (10 GiB)",
+    default: '10737418240',
+  },
+  maxUploadFiles: {
+    env: 'WARDEN_MAX_UPLOAD_FILES',
+    help: 'most entries (files and directories) in one model version upload',
+    default: '10000',
+  },
+  maxFileBytes: {
+    env: 'WARDEN_MAX_FILE_BYTES',
+    help: 'largest single file in a model version upload (10 GiB)',
+    default: '10737418240',
+  },
+  maxUploadRatio: {
+    env: 'WARDEN_MAX_UPLOAD_RATIO',
+    help: 'most decompressed bytes per compressed byte in a gzip upload (against compression bombs)',
+    default: '200',
+  },
   logLevel: { env: 'WARDEN_LOG_LEVEL', help: 'fatal|error|warn|info|debug|silent', default: 'info' },
   sessionIdleMinutes: {
     env: 'WARDEN_SESSION_IDLE_MINUTES',
@@ -94,6 +114,10 @@ const schema = z.object({
   batchSize: z.coerce.number().int().min(1).max(100_000),
   idleMs: z.coerce.number().int().min(1).max(60_000),
   maxBodyBytes: z.coerce.number().int().min(1024),
+  maxUploadBytes: z.coerce.number().int().min(1),
+  maxUploadFiles: z.coerce.number().int().min(1),
+  maxFileBytes: z.coerce.number().int().min(1),
+  maxUploadRatio: z.coerce.number().min(1),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   sessionIdleMinutes: z.coerce
     .number()

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { Parser, type ReadEntry } from 'tar';
 import { WardenError } from '../core/index.js';
-import type { BlobStore } from './blobs.js';
+import type { BlobStore, StoredBlob } from './blobs.js';
 import { checkManifestPaths, pathIssue } from './upload-paths.js';
 
 /** Bounds on one archive upload, against tar and compression bombs. */
@@ -31,12 +31,14 @@ const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
  * Streams a tar archive (plain or compressed) and stores each regular file in `blobs`; nothing is
  * written to a path the archive names. Refuses links, devices and any path `checkManifestPaths`
  * rejects (400), and stops at the first limit exceeded (413), checking declared sizes before reading
- * a file. Files stored before a failure stay as complete, unreferenced blobs; no partial blob remains.
+ * a file. Files stored before a failure stay as complete, unreferenced blobs (`onStored` hears of each
+ * blob as it is committed, so a caller can remove the ones it newly wrote); no partial blob remains.
  */
 export async function extractTar(
   source: AsyncIterable<Uint8Array> | Readable,
   blobs: BlobStore,
   limits: ArchiveLimits,
+  onStored: (blob: StoredBlob) => void = () => {},
 ): Promise<ArchiveFile[]> {
   const parser = new Parser({
     strict: true,
@@ -64,6 +66,7 @@ export async function extractTar(
     }
     current = entry;
     const stored = await blobs.putStream(whole(entry, member.size), { maxBytes: member.size });
+    onStored(stored);
     current = undefined;
     files.push({ path: member.path, digest: stored.digest, size: stored.size });
   };

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { link, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { invalidInput, notFound, WardenError } from '../core/index.js';
@@ -121,6 +121,21 @@ export class BlobStore {
     const hex = parseDigest(digest);
     try {
       return (await stat(this.#path(hex))).isFile();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Removes a blob; true when it was there. Only for blobs a failed upload newly wrote and nothing
+   * references: a stored blob is otherwise never removed or changed.
+   */
+  async delete(digest: string): Promise<boolean> {
+    const hex = parseDigest(digest);
+    try {
+      await unlink(this.#path(hex));
+      return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw err;
