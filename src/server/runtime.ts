@@ -25,6 +25,7 @@ import {
 } from '../ledger/index.js';
 import { Authorizer, Bindings } from '../policy/index.js';
 import { BlobStore, openStore, type Store } from '../store/index.js';
+import { Aliases, Endpoints, Promotions, Stages } from '../workflow/index.js';
 import { buildApp } from './app.js';
 import { Guard } from './guard.js';
 import { Metrics } from './metrics.js';
@@ -90,6 +91,10 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
     const projects = new Projects({ store, ledger, clock, authorizer });
     const datasets = new Datasets({ store, ledger, clock, authorizer });
     const lineage = new Lineage({ store });
+    const promotions = new Promotions({ store, ledger, clock, authorizer });
+    const stages = new Stages({ store, ledger, clock, blobs: new BlobStore(config.blobDir) });
+    const aliases = new Aliases({ store, ledger, clock });
+    const endpoints = new Endpoints({ store, ledger, clock, authorizer });
     const bindings = new Bindings({ store, ledger, clock });
     const now = () => clock.now();
     const throttle = {
@@ -147,6 +152,10 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
       projects,
       datasets,
       lineage,
+      promotions,
+      stages,
+      aliases,
+      endpoints,
     });
     const app = buildApp({
       guard,

@@ -1,5 +1,6 @@
 import type { Generated } from 'kysely';
 import type { LifecycleTables } from './schema-lifecycle.js';
+import type { WorkflowTables } from './schema-workflow.js';
 
 /** An audit event row. `seq` is null until the integrator gives it a place in the log; `body` is null once purged. */
 export interface LedgerEventTable {
@@ -150,7 +151,7 @@ export interface SettingTable {
   value: string;
 }
 
-export interface Database extends LifecycleTables {
+export interface Database extends LifecycleTables, WorkflowTables {
   ledger_events: LedgerEventTable;
   ledger_leaves: LedgerLeafTable;
   ledger_tile_hashes: LedgerTileHashTable;
