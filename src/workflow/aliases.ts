@@ -34,10 +34,15 @@ export class Aliases {
     await this.#store.db.transaction().execute(async (trx) => {
       const v = await lockVersion(trx, versionId);
       if (v.model_id !== modelId)
-        throw new WardenError('WARDEN_INVALID_INPUT', `version ${versionId} is not a version of model ${modelId}`, {
-          issues: [{ field: 'version', message: 'not a version of this model' }],
-        });
-      if (v.stage === 'retired') throw new WardenError('WARDEN_CONFLICT', 'a retired version cannot carry an alias');
+        throw new WardenError(
+          'WARDEN_INVALID_INPUT',
+          `version ${versionId} is not a version of model ${modelId}`,
+          {
+            issues: [{ field: 'version', message: 'not a version of this model' }],
+          },
+        );
+      if (v.stage === 'retired')
+        throw new WardenError('WARDEN_CONFLICT', 'a retired version cannot carry an alias');
       const before = await trx
         .selectFrom('model_aliases')
         .select('version_id')
@@ -48,7 +53,9 @@ export class Aliases {
         .insertInto('model_aliases')
         .values({ model_id: modelId, alias, version_id: v.id, set_by: caller.actor.id, set_ms: now })
         .onConflict((oc) =>
-          oc.columns(['model_id', 'alias']).doUpdateSet({ version_id: v.id, set_by: caller.actor.id, set_ms: now }),
+          oc
+            .columns(['model_id', 'alias'])
+            .doUpdateSet({ version_id: v.id, set_by: caller.actor.id, set_ms: now }),
         )
         .execute();
       await this.#ledger.record(trx, {
@@ -75,7 +82,11 @@ export class Aliases {
         .executeTakeFirst();
       if (!row) throw new WardenError('WARDEN_NOT_FOUND', `model ${modelId} has no alias ${alias}`);
       const v = await lockVersion(trx, row.version_id);
-      await trx.deleteFrom('model_aliases').where('model_id', '=', modelId).where('alias', '=', alias).execute();
+      await trx
+        .deleteFrom('model_aliases')
+        .where('model_id', '=', modelId)
+        .where('alias', '=', alias)
+        .execute();
       await this.#ledger.record(trx, {
         actor: caller.actor,
         action: 'model_version.alias',

@@ -80,9 +80,13 @@ export class Endpoints {
     await this.#store.db.transaction().execute(async (trx) => {
       const environments = JSON.parse((await projectRow(trx, project)).environments) as string[];
       if (environments.length > 0 && !environments.includes(e.environment))
-        throw new WardenError('WARDEN_INVALID_INPUT', `project ${project} has no environment ${e.environment}`, {
-          issues: [{ field: 'environment', message: `must be one of ${environments.join(', ')}` }],
-        });
+        throw new WardenError(
+          'WARDEN_INVALID_INPUT',
+          `project ${project} has no environment ${e.environment}`,
+          {
+            issues: [{ field: 'environment', message: `must be one of ${environments.join(', ')}` }],
+          },
+        );
       const res = await trx
         .insertInto('endpoints')
         .values(row)
@@ -146,13 +150,17 @@ export class Endpoints {
       throw new WardenError('WARDEN_INVALID_INPUT', `version ${v.id} is not in project ${ep.project_id}`, {
         issues: [{ field: 'version', message: "not a version of the endpoint's project" }],
       });
-    if (v.stage === 'retired') throw new WardenError('WARDEN_CONFLICT', 'a retired version cannot be deployed');
+    if (v.stage === 'retired')
+      throw new WardenError('WARDEN_CONFLICT', 'a retired version cannot be deployed');
     if (ep.environment === PRODUCTION_ENVIRONMENT) {
       const decision = await this.#authorizer.decide(
         caller.principal,
         'endpoint.deploy_production',
         { type: 'ModelVersion', id: v.id },
-        { environment: ep.environment, ...(caller.actor.ip !== undefined ? { sourceIp: caller.actor.ip } : {}) },
+        {
+          environment: ep.environment,
+          ...(caller.actor.ip !== undefined ? { sourceIp: caller.actor.ip } : {}),
+        },
       );
       if (!decision.allowed) {
         await this.#ledger.recordAlone({
@@ -176,7 +184,8 @@ export class Endpoints {
     const db = this.#store.db;
     const ep = await endpointRow(db, endpointId);
     const current = await activeDeployment(db, ep.id);
-    if (!current) throw new WardenError('WARDEN_CONFLICT', 'the endpoint has no active deployment to roll back');
+    if (!current)
+      throw new WardenError('WARDEN_CONFLICT', 'the endpoint has no active deployment to roll back');
     const previous = await db
       .selectFrom('deployments')
       .selectAll()
@@ -186,12 +195,14 @@ export class Endpoints {
       .orderBy('deployed_ms', 'desc')
       .orderBy('id', 'desc')
       .executeTakeFirst();
-    if (!previous) throw new WardenError('WARDEN_CONFLICT', 'no earlier deployment of another version to roll back to');
+    if (!previous)
+      throw new WardenError('WARDEN_CONFLICT', 'no earlier deployment of another version to roll back to');
     const v = await versionRow(db, previous.version_id);
     const problem =
       v.stage === 'retired'
         ? `version ${v.id} is retired`
-        : ep.environment === PRODUCTION_ENVIRONMENT && !(v.stage === 'production' && (await isSigned(db, v.id)))
+        : ep.environment === PRODUCTION_ENVIRONMENT &&
+            !(v.stage === 'production' && (await isSigned(db, v.id)))
           ? `version ${v.id} is not a signed production version (it is ${v.stage})`
           : undefined;
     if (problem !== undefined) {
@@ -257,7 +268,13 @@ export class Endpoints {
       await trx.insertInto('deployments').values(row).execute();
       await addLineageEdges(
         trx,
-        [{ from: { kind: 'model_version', id: v.id }, to: { kind: 'deployment', id: row.id }, relation: 'deployed_as' }],
+        [
+          {
+            from: { kind: 'model_version', id: v.id },
+            to: { kind: 'deployment', id: row.id },
+            relation: 'deployed_as',
+          },
+        ],
         now,
       );
       await this.#ledger.record(trx, {
@@ -299,7 +316,10 @@ async function endpointRow(db: Kysely<Database>, id: string): Promise<EndpointTa
   return row;
 }
 
-async function activeDeployment(db: Kysely<Database>, endpointId: string): Promise<DeploymentTable | undefined> {
+async function activeDeployment(
+  db: Kysely<Database>,
+  endpointId: string,
+): Promise<DeploymentTable | undefined> {
   return db
     .selectFrom('deployments')
     .selectAll()

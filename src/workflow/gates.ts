@@ -52,7 +52,8 @@ async function signatureGate(db: Kysely<Database>, v: ModelVersionTable): Promis
     .where('version_id', '=', v.id)
     .orderBy('created_ms')
     .execute();
-  if (signatures.length === 0) return { gate: 'signature', passed: false, reason: 'the version is not signed' };
+  if (signatures.length === 0)
+    return { gate: 'signature', passed: false, reason: 'the version is not signed' };
   const files = await db
     .selectFrom('model_files')
     .select(['path', 'digest'])

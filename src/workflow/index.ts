@@ -1,11 +1,11 @@
-export { type AliasView, ALIAS_PATTERN, Aliases } from './aliases.js';
+export { ALIAS_PATTERN, Aliases, type AliasView } from './aliases.js';
 export {
   type DeploymentView,
-  type EndpointView,
   Endpoints,
+  type EndpointView,
   PRODUCTION_ENVIRONMENT,
   PROTOCOLS,
 } from './endpoints.js';
 export { GATES, type GateResult } from './gates.js';
-export { PROMOTION_FROM, type PromotionTarget, type PromotionView, Promotions } from './promotions.js';
-export { type BlobRemover, type StageView, Stages } from './stages.js';
+export { PROMOTION_FROM, Promotions, type PromotionTarget, type PromotionView } from './promotions.js';
+export { type BlobRemover, Stages, type StageView } from './stages.js';

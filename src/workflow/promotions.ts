@@ -252,7 +252,10 @@ export class Promotions {
       const v = await lockVersion(trx, versionId);
       const req = await this.#requestRow(trx, requestId);
       if (req.status !== 'pending')
-        throw new WardenError('WARDEN_CONFLICT', `request ${req.id} is ${req.status}; only pending requests are cancelled`);
+        throw new WardenError(
+          'WARDEN_CONFLICT',
+          `request ${req.id} is ${req.status}; only pending requests are cancelled`,
+        );
       await this.#close(trx, caller.actor, v, req, 'cancelled', reason, now);
       return this.#view(trx, req.id);
     });
@@ -290,7 +293,8 @@ export class Promotions {
 
   async #requestVersion(requestId: string): Promise<string> {
     const id = await this.versionOf(requestId);
-    if (id === undefined) throw new WardenError('WARDEN_NOT_FOUND', `promotion request ${requestId} not found`);
+    if (id === undefined)
+      throw new WardenError('WARDEN_NOT_FOUND', `promotion request ${requestId} not found`);
     return id;
   }
 
@@ -349,7 +353,11 @@ export class Promotions {
       .execute();
     if (status === 'completed') return;
     await this.#ledger.record(trx, {
-      ...this.#event(actor, `promotion.${status === 'cancelled' ? 'cancel' : status === 'expired' ? 'expire' : status === 'rejected' ? 'reject' : 'fail'}`, v),
+      ...this.#event(
+        actor,
+        `promotion.${status === 'cancelled' ? 'cancel' : status === 'expired' ? 'expire' : status === 'rejected' ? 'reject' : 'fail'}`,
+        v,
+      ),
       outcome: 'succeeded',
       details: { request: req.id, target: req.target_stage, reason },
     });
@@ -432,7 +440,8 @@ export class Promotions {
       outcome: failed.length > 0 ? 'failed' : 'succeeded',
       decision: {
         policies: [GATE_POLICY],
-        reason: failed.length > 0 ? failed.map((g) => `${g.gate}: ${g.reason}`).join('; ') : 'all gates passed',
+        reason:
+          failed.length > 0 ? failed.map((g) => `${g.gate}: ${g.reason}`).join('; ') : 'all gates passed',
       },
       details: { request, phase, gates },
     });

@@ -48,7 +48,10 @@ export class Stages {
     await this.#store.db.transaction().execute(async (trx) => {
       const v = await lockVersion(trx, versionId);
       if (v.stage !== 'production')
-        throw new WardenError('WARDEN_CONFLICT', `only a production version is rolled back; this one is ${v.stage}`);
+        throw new WardenError(
+          'WARDEN_CONFLICT',
+          `only a production version is rolled back; this one is ${v.stage}`,
+        );
       const history = await trx
         .selectFrom('production_history')
         .select('previous_version_id')
@@ -141,7 +144,10 @@ export class Stages {
     const result = await this.#store.db.transaction().execute(async (trx) => {
       const v = await lockVersion(trx, versionId);
       if (v.stage !== 'retired')
-        throw new WardenError('WARDEN_CONFLICT', `only a retired version's artifacts are purged; this one is ${v.stage}`);
+        throw new WardenError(
+          'WARDEN_CONFLICT',
+          `only a retired version's artifacts are purged; this one is ${v.stage}`,
+        );
       const held = await this.#refuseHeld(trx, caller, 'model_version.purge_artifacts', v, rationale);
       if (held) return { refused: held };
       const files = await trx

@@ -52,7 +52,9 @@ export async function setStage(
 }
 
 /** How events name a version. */
-export function versionResource(v: Pick<ModelVersionTable, 'id' | 'manifest_digest'>): EventInput['resource'] {
+export function versionResource(
+  v: Pick<ModelVersionTable, 'id' | 'manifest_digest'>,
+): EventInput['resource'] {
   return { type: 'ModelVersion', id: v.id, digest: v.manifest_digest };
 }
 

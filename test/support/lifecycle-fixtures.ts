@@ -36,11 +36,23 @@ export async function projectWithSigner(
 }
 
 /** A model row in a project (directly in the store). */
-export async function seedModel(s: TestServer, project: string, name: string, createdBy: string): Promise<string> {
+export async function seedModel(
+  s: TestServer,
+  project: string,
+  name: string,
+  createdBy: string,
+): Promise<string> {
   const id = newId();
   await s.rt.store.db
     .insertInto('models')
-    .values({ id, project_id: project, name, description: null, created_by: createdBy, created_ms: Date.now() })
+    .values({
+      id,
+      project_id: project,
+      name,
+      description: null,
+      created_by: createdBy,
+      created_ms: Date.now(),
+    })
     .execute();
   return id;
 }
@@ -82,7 +94,9 @@ export async function seedVersion(s: TestServer, seed: VersionSeed): Promise<{ i
     const manifest = hashed.files
       .map((f) => ({ path: f.path, digest: `sha256:${f.sha256}`, size: f.size }))
       .sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
-    const digestHex = createHash('sha256').update(canonicalJson({ files: manifest })).digest('hex');
+    const digestHex = createHash('sha256')
+      .update(canonicalJson({ files: manifest }))
+      .digest('hex');
     const db = s.rt.store.db;
     const last = await db
       .selectFrom('model_versions')
@@ -162,10 +176,20 @@ export function statement(
           ...(p.trainer ? { trainer: p.trainer } : {}),
         },
         resolvedDependencies: [
-          { name: 'dataset:cards', uri: 'warden:dataset:01HZZZZZZZZZZZZZZZZZZZZZZZ', digest: { sha256: 'b'.repeat(64) } },
+          {
+            name: 'dataset:cards',
+            uri: 'warden:dataset:01HZZZZZZZZZZZZZZZZZZZZZZZ',
+            digest: { sha256: 'b'.repeat(64) },
+          },
           ...(missing.has('environment')
             ? []
-            : [{ name: 'environment', uri: 'oci://registry.example/train@sha256:x', digest: { sha256: 'c'.repeat(64) } }]),
+            : [
+                {
+                  name: 'environment',
+                  uri: 'oci://registry.example/train@sha256:x',
+                  digest: { sha256: 'c'.repeat(64) },
+                },
+              ]),
         ],
       },
       runDetails: {
@@ -221,7 +245,11 @@ export async function serviceAccount(
   project: string,
   scopes: readonly string[] = ['*'],
 ): Promise<Actor> {
-  const created = await s.inject({ method: 'POST', url: '/api/v1/principals', body: { type: 'service', name } });
+  const created = await s.inject({
+    method: 'POST',
+    url: '/api/v1/principals',
+    body: { type: 'service', name },
+  });
   assert.equal(created.statusCode, 201, created.body);
   const id = created.json().id as string;
   for (const role of roles) {
@@ -236,7 +264,11 @@ export async function serviceAccount(
 }
 
 /** A token for an existing principal. */
-export async function tokenFor(s: TestServer, id: string, scopes: readonly string[] = ['*']): Promise<string> {
+export async function tokenFor(
+  s: TestServer,
+  id: string,
+  scopes: readonly string[] = ['*'],
+): Promise<string> {
   const res = await s.inject({
     method: 'POST',
     url: `/api/v1/principals/${id}/tokens`,

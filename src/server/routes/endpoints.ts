@@ -6,9 +6,7 @@ const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, d
 const projectParams = z.object({ project: z.string().min(1).max(63) });
 const endpointParams = z.object({ id: z.string().min(1).max(64) });
 const endpointRef = ({ params }: { params: { id: string } }) => ({ type: 'Endpoint', id: params.id });
-const upstreamUrl = z
-  .url({ protocol: /^https?$/, error: 'an http or https URL' })
-  .max(2000);
+const upstreamUrl = z.url({ protocol: /^https?$/, error: 'an http or https URL' }).max(2000);
 
 /** Endpoints: create, list, show; deployments of versions to them, rollback and history. */
 export function endpointRoutes(deps: { endpoints: Endpoints }) {
@@ -18,11 +16,12 @@ export function endpointRoutes(deps: { endpoints: Endpoints }) {
       method: 'POST',
       url: '/api/v1/projects/:project/endpoints',
       summary: 'Register an endpoint (environment, upstream URL, protocol) in a project',
-      access: { action: 'endpoint.create', resource: ({ params }) => ({ type: 'Project', id: params.project }) },
+      access: {
+        action: 'endpoint.create',
+        resource: ({ params }) => ({ type: 'Project', id: params.project }),
+      },
       params: projectParams,
-      body: z
-        .object({ name: slug, environment: slug, upstreamUrl, protocol: z.enum(PROTOCOLS) })
-        .strict(),
+      body: z.object({ name: slug, environment: slug, upstreamUrl, protocol: z.enum(PROTOCOLS) }).strict(),
       handler: async (ctx, { params, body }, _req, reply) =>
         reply.status(201).send(await endpoints.create(ctx!, params.project, body)),
     }),
@@ -55,7 +54,12 @@ export function endpointRoutes(deps: { endpoints: Endpoints }) {
       body: z
         .object({
           version: z.string().min(1).max(64),
-          rationale: z.string().trim().min(3, 'give a rationale of at least 3 characters').max(2000).optional(),
+          rationale: z
+            .string()
+            .trim()
+            .min(3, 'give a rationale of at least 3 characters')
+            .max(2000)
+            .optional(),
         })
         .strict(),
       handler: async (ctx, { params, body }, _req, reply) =>
@@ -64,11 +68,14 @@ export function endpointRoutes(deps: { endpoints: Endpoints }) {
     route({
       method: 'POST',
       url: '/api/v1/endpoints/:id/rollback',
-      summary: 'Serve the previously deployed version again (as a new deployment); the current one is rolled back',
+      summary:
+        'Serve the previously deployed version again (as a new deployment); the current one is rolled back',
       access: { action: 'endpoint.rollback', resource: endpointRef },
       params: endpointParams,
       body: z
-        .object({ rationale: z.string().trim().min(3, 'give a rationale of at least 3 characters').max(2000) })
+        .object({
+          rationale: z.string().trim().min(3, 'give a rationale of at least 3 characters').max(2000),
+        })
         .strict(),
       handler: async (ctx, { params, body }, _req, reply) =>
         reply.status(201).send(await endpoints.rollback(ctx!, params.id, body.rationale)),

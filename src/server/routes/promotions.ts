@@ -83,7 +83,8 @@ export function promotionRoutes(deps: { promotions: Promotions; stages: Stages; 
     route({
       method: 'POST',
       url: '/api/v1/model-versions/:id/retire',
-      summary: 'Retire a version (blocked by a legal hold or an active deployment); aliases go, pending requests close',
+      summary:
+        'Retire a version (blocked by a legal hold or an active deployment); aliases go, pending requests close',
       access: { action: 'model_version.retire', resource: versionRef },
       params: versionParams,
       body: z.object({ rationale }).strict(),
