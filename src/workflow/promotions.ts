@@ -380,18 +380,20 @@ export class Promotions {
     const target = req.target_stage as Stage;
     let replaced: string | null = null;
     if (target === 'production') {
+      // At most one other, unless rows were written around the workflow: demote them all.
       const current = await trx
         .selectFrom('model_versions')
         .select(['id', 'revision', 'manifest_digest'])
         .where('model_id', '=', v.model_id)
         .where('stage', '=', 'production')
         .where('id', '!=', v.id)
-        .executeTakeFirst();
-      if (current) {
-        replaced = current.id;
-        await setStage(trx, current, 'staging', `replaced in production by ${v.id}`, now);
+        .orderBy('stage_changed_ms', 'desc')
+        .execute();
+      replaced = current[0]?.id ?? null;
+      for (const c of current) {
+        await setStage(trx, c, 'staging', `replaced in production by ${v.id}`, now);
         await this.#ledger.record(trx, {
-          ...this.#event(actor, 'model_version.demote', { ...v, ...current }),
+          ...this.#event(actor, 'model_version.demote', { ...v, ...c }),
           outcome: 'succeeded',
           details: { from: 'production', to: 'staging', replacedBy: v.id, request: req.id },
         });
