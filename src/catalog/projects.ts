@@ -143,12 +143,13 @@ export class Projects {
         ...(patch.settings !== undefined ? { settings: JSON.stringify(patch.settings) } : {}),
         updated_ms: now,
       };
+      // Only the named columns are written, so concurrent changes of different fields both stand.
       await trx
         .updateTable('projects')
         .set({
-          description: row.description,
-          environments: row.environments,
-          settings: row.settings,
+          ...(patch.description !== undefined ? { description: row.description } : {}),
+          ...(patch.environments !== undefined ? { environments: row.environments } : {}),
+          ...(patch.settings !== undefined ? { settings: row.settings } : {}),
           updated_ms: now,
         })
         .where('id', '=', id)

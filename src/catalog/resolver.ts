@@ -15,7 +15,9 @@ const entity = (type: string, id: string): CedarValue => ({ __entity: { type, id
  */
 export const catalogResolver: ResourceResolver = async (ref, db) =>
   (await known(ref, db)) ??
-  (ref.type in UNKNOWN ? [{ uid: ref, attrs: UNKNOWN[ref.type], parents: [PLATFORM] }, platform] : undefined);
+  (Object.hasOwn(UNKNOWN, ref.type)
+    ? [{ uid: ref, attrs: UNKNOWN[ref.type], parents: [PLATFORM] }, platform]
+    : undefined);
 
 /** Attributes of a resource that does not exist: restricted, unsigned, production. */
 const UNKNOWN: Record<string, Record<string, CedarValue>> = {

@@ -34,6 +34,11 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     ...(opts.trustProxy.length > 0 ? { trustProxy: [...opts.trustProxy] } : {}),
   });
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  const streamed = [...new Set(opts.routes.flatMap((r) => r.streamedBody ?? []))];
+  // Streamed bodies (model uploads) reach the handler unread, so it authorizes before reading a byte;
+  // a route that does not stream such a body refuses it through its own body schema.
+  if (streamed.length > 0)
+    app.addContentTypeParser(streamed, (_request, payload, done) => done(null, payload));
   app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({

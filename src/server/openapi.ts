@@ -33,6 +33,14 @@ export function openApiDocument(routes: readonly AnyRoute[]): object {
     if (r.body !== undefined) {
       op.requestBody = { required: true, content: { 'application/json': { schema: jsonSchema(r.body) } } };
     }
+    if (r.streamedBody !== undefined) {
+      op.requestBody = {
+        required: true,
+        content: Object.fromEntries(
+          r.streamedBody.map((t) => [t, { schema: { type: 'string', format: 'binary' } }]),
+        ),
+      };
+    }
     paths[path] ??= {};
     (paths[path] as Record<string, object>)[r.method.toLowerCase()] = op;
   }

@@ -38,6 +38,11 @@ export interface RouteSpec<Q = unknown, B = unknown, P = unknown> {
   readonly query?: ZodType<Q>;
   readonly body?: ZodType<B>;
   readonly params?: ZodType<P>;
+  /**
+   * Media types of a body the handler streams itself (`request.body` is then the unread request
+   * stream, after authorization; Fastify's body limit does not apply, the handler's own limits do).
+   */
+  readonly streamedBody?: readonly string[];
   /** Response media type for the OpenAPI document (JSON unless said). */
   readonly produces?: string;
   readonly handler: (

@@ -24,6 +24,7 @@ import {
   SoleLeadership,
 } from '../ledger/index.js';
 import { Authorizer, Bindings } from '../policy/index.js';
+import { Models, Provenances, Signatures, Versions } from '../registry/index.js';
 import { BlobStore, openStore, type Store } from '../store/index.js';
 import { Aliases, Endpoints, Promotions, Stages } from '../workflow/index.js';
 import { buildApp } from './app.js';
@@ -91,6 +92,21 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
     const projects = new Projects({ store, ledger, clock, authorizer });
     const datasets = new Datasets({ store, ledger, clock, authorizer });
     const lineage = new Lineage({ store });
+    const models = new Models({ store, ledger, clock });
+    const versions = new Versions({
+      store,
+      ledger,
+      clock,
+      blobs: new BlobStore(config.blobDir),
+      limits: {
+        maxTotalBytes: config.maxUploadBytes,
+        maxEntries: config.maxUploadFiles,
+        maxFileBytes: config.maxFileBytes,
+        maxRatio: config.maxUploadRatio,
+      },
+    });
+    const signatures = new Signatures({ store, ledger, clock });
+    const provenances = new Provenances({ store, ledger, clock });
     const promotions = new Promotions({ store, ledger, clock, authorizer });
     const stages = new Stages({ store, ledger, clock, blobs: new BlobStore(config.blobDir) });
     const aliases = new Aliases({ store, ledger, clock });
@@ -152,6 +168,10 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
       projects,
       datasets,
       lineage,
+      models,
+      versions,
+      signatures,
+      provenances,
       promotions,
       stages,
       aliases,

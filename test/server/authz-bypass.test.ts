@@ -147,6 +147,18 @@ const SAMPLES: Record<string, { query?: string; body?: unknown; url?: string }> 
   'POST /api/v1/datasets/:id/access-requests': { body: { purpose: 'fraud-detection' } },
   'POST /api/v1/datasets/:id/reads': { body: { grant: 'sweep-grant' } },
   'GET /api/v1/lineage/:kind/:id': { url: '/api/v1/lineage/dataset/:id', query: 'direction=down' },
+  'POST /api/v1/projects/:project/models': { body: { name: 'sweep-model' } },
+  'GET /api/v1/projects/:project/models': {},
+  'GET /api/v1/models/:id': {},
+  'POST /api/v1/models/:id/versions': {},
+  'GET /api/v1/model-versions/:id': {},
+  'GET /api/v1/projects/:project/models/:name/versions/:ref': {},
+  'GET /api/v1/model-versions/:id/files/*': { url: '/api/v1/model-versions/:id/files/weights/model.bin' },
+  'POST /api/v1/model-versions/:id/signatures': {
+    body: { mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json' },
+  },
+  'PUT /api/v1/model-versions/:id/provenance': { body: { _type: 'https://in-toto.io/Statement/v1' } },
+  'GET /api/v1/model-versions/:id/provenance': {},
 };
 
 // Input no route accepts: it must not matter, because 401 comes before validation.

@@ -50,7 +50,11 @@ for (const dialect of await backends()) {
         const declared = op.parameters.filter((p) => p.in === 'path');
         assert.deepEqual(declared.map((p) => p.name).sort(), templated.sort(), `${path} path parameters`);
         assert.ok(declared.every((p) => p.required));
-        assert.equal(op.requestBody !== undefined, r.body !== undefined, `${path} request body`);
+        assert.equal(
+          op.requestBody !== undefined,
+          r.body !== undefined || r.streamedBody !== undefined,
+          `${path} request body`,
+        );
         for (const resp of Object.values(op.responses)) {
           if (resp.$ref === undefined) continue;
           const name = resp.$ref.replace('#/components/responses/', '');

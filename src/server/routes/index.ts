@@ -9,6 +9,7 @@ import type {
 } from '../../identity/index.js';
 import type { Integrator, Ledger, Retention } from '../../ledger/index.js';
 import type { Authorizer, Bindings } from '../../policy/index.js';
+import type { Models, Provenances, Signatures, Versions } from '../../registry/index.js';
 import type { Store } from '../../store/index.js';
 import type { Aliases, Endpoints, Promotions, Stages } from '../../workflow/index.js';
 import type { Metrics } from '../metrics.js';
@@ -25,6 +26,7 @@ import { holdRoutes } from './holds.js';
 import { ledgerRoutes } from './ledger.js';
 import { lineageRoutes } from './lineage.js';
 import { metricsRoutes } from './metrics.js';
+import { modelRoutes } from './models.js';
 import { openApiRoutes } from './openapi.js';
 import { policyRoutes } from './policy.js';
 import { principalRoutes } from './principals.js';
@@ -51,6 +53,10 @@ export function allRoutes(deps: {
   projects: Projects;
   datasets: Datasets;
   lineage: Lineage;
+  models: Models;
+  versions: Versions;
+  signatures: Signatures;
+  provenances: Provenances;
   promotions: Promotions;
   stages: Stages;
   aliases: Aliases;
@@ -73,6 +79,7 @@ export function allRoutes(deps: {
     ...projectRoutes(deps),
     ...datasetRoutes(deps),
     ...lineageRoutes(deps),
+    ...modelRoutes(deps),
     ...promotionRoutes(deps),
     ...endpointRoutes(deps),
   ];
