@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
 import { type ProjectSettings, projectTrust } from '../catalog/index.js';
+import { provenanceFacts } from '../registry/index.js';
 import { verifyOmsBundle } from '../registry/oms/index.js';
 import type { Database, ModelVersionTable } from '../store/index.js';
-import { provenanceFacts } from './provenance-interim.js';
 
 /** The gates every promotion passes, in the order they run. */
 export const GATES = ['signature', 'provenance', 'metrics', 'alerts'] as const;
@@ -68,6 +68,8 @@ async function signatureGate(db: Kysely<Database>, v: ModelVersionTable): Promis
       bundle: s.bundle,
       manifest,
       trust,
+      // As when it was attached: every stored file must be covered, git paths included.
+      ignoreGitPaths: false,
       at: new Date(Number(s.created_ms)),
     });
     if (result.ok)
