@@ -5,11 +5,14 @@ import { ApiError } from './client.js';
 import { apiCommands } from './commands/api.js';
 import { auditCommand } from './commands/audit.js';
 import { datasetCommand } from './commands/dataset.js';
+import { endpointCommand } from './commands/endpoint.js';
 import { identityCommands } from './commands/identity.js';
 import { initCommand } from './commands/init.js';
 import { lineageCommand } from './commands/lineage.js';
+import { modelWorkflowCommands } from './commands/model-workflow.js';
 import { policyCommand } from './commands/policy.js';
 import { projectCommand } from './commands/project.js';
+import { promotionCommand } from './commands/promotion.js';
 import { serveCommand } from './commands/serve.js';
 
 const program = new Command('warden')
@@ -27,6 +30,13 @@ identityCommands(program);
 projectCommand(program);
 datasetCommand(program);
 lineageCommand(program);
+// The workflow's model subcommands join the registry's `model` command (added above when present).
+modelWorkflowCommands(
+  program.commands.find((c) => c.name() === 'model') ??
+    program.command('model').description('models and versions'),
+);
+promotionCommand(program);
+endpointCommand(program);
 
 try {
   await program.parseAsync(process.argv);
