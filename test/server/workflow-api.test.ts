@@ -182,7 +182,10 @@ for (const dialect of await backends()) {
       const [promoted] = await recorded(`action=model_version.promote_production&resourceId=${second}`);
       assert.equal(promoted?.details?.replaced, first);
       assert.equal(promoted?.details?.rationale, 'better recall');
-      assert.deepEqual([...(promoted?.details?.approvers as string[])].sort(), [val1.id, val2.id].sort());
+      assert.deepEqual(
+        [...((promoted?.details?.approvers as string[] | undefined) ?? [])].sort(),
+        [val1.id, val2.id].sort(),
+      );
       assert.equal(
         (await api('POST', `/api/v1/model-versions/${first}/rollback`, val1.token, { rationale: 'no' }))
           .statusCode,
@@ -263,7 +266,7 @@ for (const dialect of await backends()) {
         denials.map((e) => e.action),
         ['model_version.retire', 'model_version.purge_artifacts'],
       );
-      assert.ok(denials.every((e) => (e.details?.holds as string[]).length === 1));
+      assert.ok(denials.every((e) => (e.details?.holds as string[] | undefined)?.length === 1));
       await ok(await api('POST', `/api/v1/legal-holds/${hold2.id}/release`, undefined, { reason: 'done' }));
       const purged = await ok(
         await api('POST', `/api/v1/model-versions/${id}/purge-artifacts`, val1.token, {

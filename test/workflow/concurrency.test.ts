@@ -123,7 +123,7 @@ for (const dialect of await backends()) {
         assert.equal((await stageOf(id)).stage, 'production');
         const promoted = await recorded(`action=model_version.promote_production&resourceId=${id}`);
         assert.equal(promoted.length, 1, 'promoted once');
-        assert.equal((promoted[0]?.details?.approvers as string[]).length, 2);
+        assert.equal((promoted[0]?.details?.approvers as string[] | undefined)?.length, 2);
       }
       const production = await s.rt.store.db
         .selectFrom('model_versions')

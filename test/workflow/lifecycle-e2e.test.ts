@@ -3,7 +3,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { LedgerEvent } from '../../src/ledger/index.js';
 import { signOms } from '../../src/registry/oms/index.js';
 import { allEvents } from '../support/audit.js';
 import { backends } from '../support/backends.js';
@@ -224,8 +223,13 @@ for (const dialect of await backends()) {
         events.find((e) => e.action === action && e.resource.id === id);
       const promoted = byAction('model_version.promote_production', v2);
       assert.equal(promoted?.details?.rationale, 'second release');
-      assert.deepEqual([...(promoted?.details?.approvers as string[])].sort(), [val1.id, val2.id].sort());
-      assert.ok((promoted?.details?.gates as { passed: boolean }[]).every((g) => g.passed));
+      assert.deepEqual(
+        [...((promoted?.details?.approvers as string[] | undefined) ?? [])].sort(),
+        [val1.id, val2.id].sort(),
+      );
+      assert.ok(
+        ((promoted?.details?.gates as { passed: boolean }[] | undefined) ?? []).every((g) => g.passed),
+      );
       assert.equal(promoted?.details?.replaced, v1);
       assert.equal(byAction('model_version.rollback', v2)?.details?.rationale, 'false positives doubled');
       const deploys = events.filter((e) => e.resource.id === ep.id).map((e) => e.details?.deployment);
