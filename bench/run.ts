@@ -13,6 +13,7 @@ import { benchAuth } from './auth.js';
 import { INGEST_ROUNDS, type IngestResult, measureIngest } from './ingest.js';
 import { benchPolicy } from './policy.js';
 import { buildTree, measureProofs, type ProofBench } from './proofs.js';
+import { benchRegister } from './register.js';
 import { count, markdownTable, ms, progress, type Row, rate, resultTable, since } from './report.js';
 import { measureVerify, type VerifyBench, writeExport } from './verify.js';
 import { BATCH, benchScale, scaled } from './workload.js';
@@ -214,9 +215,12 @@ async function main(): Promise<void> {
   }
   const authRows: Row[] = [...(await benchPolicy())];
   for (const dialect of dialects) authRows.push(...(await benchAuth(dialect)));
+  const registerRows = await benchRegister(scale);
   console.log(resultTable(results.flatMap(resultRows)));
   console.log('\nIdentity and authorization:\n');
   console.log(resultTable(authRows));
+  console.log('\nModel registry (baseline: sha256sum of the same files):\n');
+  console.log(resultTable(registerRows));
   console.log(
     '\nratio = Warden rate ÷ baseline rate (for proofs: primary-key read time ÷ proof time); higher is better.\n',
   );

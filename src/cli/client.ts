@@ -84,16 +84,19 @@ export async function call(
     );
   }
   if (res.ok) return res;
-  const text = await res.text();
+  throw apiError(res.status, await res.text());
+}
+
+/** The ApiError for a failed answer: the server's code, message and field issues when it sent them. */
+export function apiError(status: number, text: string): ApiError {
   try {
     const { error } = JSON.parse(text) as {
       error: { code: string; message: string; issues?: { field: string; message: string }[] };
     };
     const issues = (error.issues ?? []).map((i) => `\n  ${i.field}: ${i.message}`).join('');
-    throw new ApiError(res.status, error.code, `${error.message}${issues}`);
-  } catch (err) {
-    if (err instanceof ApiError) throw err;
-    throw new ApiError(res.status, 'WARDEN_HTTP', `HTTP ${res.status}: ${text.slice(0, 200)}`);
+    return new ApiError(status, error.code, `${error.message}${issues}`);
+  } catch {
+    return new ApiError(status, 'WARDEN_HTTP', `HTTP ${status}: ${text.slice(0, 200)}`);
   }
 }
 

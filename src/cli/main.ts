@@ -9,6 +9,7 @@ import { endpointCommand } from './commands/endpoint.js';
 import { identityCommands } from './commands/identity.js';
 import { initCommand } from './commands/init.js';
 import { lineageCommand } from './commands/lineage.js';
+import { modelCommand } from './commands/model.js';
 import { modelWorkflowCommands } from './commands/model-workflow.js';
 import { policyCommand } from './commands/policy.js';
 import { projectCommand } from './commands/project.js';
@@ -21,6 +22,8 @@ const program = new Command('warden')
   .showHelpAfterError()
   .exitOverride();
 
+// Program options (--version) only before the command, so `model pull --version 3` reaches pull.
+program.enablePositionalOptions();
 serveCommand(program);
 initCommand(program);
 auditCommand(program);
@@ -30,11 +33,8 @@ identityCommands(program);
 projectCommand(program);
 datasetCommand(program);
 lineageCommand(program);
-// The workflow's model subcommands join the registry's `model` command (added above when present).
-modelWorkflowCommands(
-  program.commands.find((c) => c.name() === 'model') ??
-    program.command('model').description('models and versions'),
-);
+// The workflow's subcommands (promote, approve, …) join the registry's `model` command.
+modelWorkflowCommands(modelCommand(program));
 promotionCommand(program);
 endpointCommand(program);
 

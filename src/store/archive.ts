@@ -138,14 +138,29 @@ function admit(
   return { path, size: entry.size };
 }
 
-/** The entry's bytes; throws at the end (so nothing is stored) when they fall short of its size. */
+/** Bytes gathered before one write to the blob file: fewer, larger writes than the network's chunks. */
+const WRITE_BYTES = 1 << 20;
+
+/**
+ * The entry's bytes in writes of about WRITE_BYTES; throws at the end (so nothing is stored) when
+ * they fall short of its size.
+ */
 async function* whole(entry: ReadEntry, size: number): AsyncGenerator<Uint8Array> {
   let read = 0;
+  let held: Buffer[] = [];
+  let heldBytes = 0;
   for await (const chunk of entry) {
     read += (chunk as Buffer).length;
-    yield chunk as Buffer;
+    held.push(chunk as Buffer);
+    heldBytes += (chunk as Buffer).length;
+    if (heldBytes >= WRITE_BYTES) {
+      yield held.length === 1 ? (held[0] as Buffer) : Buffer.concat(held, heldBytes);
+      held = [];
+      heldBytes = 0;
+    }
   }
   if (read !== size) throw badArchive(`${entry.path} is truncated`);
+  if (heldBytes > 0) yield Buffer.concat(held, heldBytes);
 }
 
 function tooLarge(message: string): WardenError {

@@ -104,7 +104,7 @@ for (const dialect of await backends()) {
       assert.equal(events.length, 1);
       assert.equal(events[0]?.event?.context?.project, 'fraud');
       assert.equal(
-        (events[0]?.event?.details as { provenanceDigest: string }).provenanceDigest,
+        (events[0]?.event?.details as { provenanceDigest?: string } | undefined)?.provenanceDigest,
         facts.digest,
       );
     });
