@@ -47,6 +47,11 @@ export interface PromotionView {
 type Outcome = { readonly view: PromotionView } | { readonly refused: WardenError };
 
 const GATE_POLICY = 'workflow:gates';
+const CLOSE_ACTIONS: Partial<Record<PromotionRequestTable['status'], string>> = {
+  expired: 'promotion.expire',
+  cancelled: 'promotion.cancel',
+  failed: 'promotion.fail',
+};
 const SOD_POLICY = 'workflow:separation-of-duties';
 
 /**
@@ -244,23 +249,28 @@ export class Promotions {
     return outcome.view;
   }
 
-  /** Withdraws a pending request (409 when it is not pending), recorded with the reason. */
+  /** Withdraws a pending request (409 when it is not pending or has expired, then marked so), recorded with the reason. */
   async cancel(caller: Caller, requestId: string, reason: string): Promise<PromotionView> {
     const versionId = await this.#requestVersion(requestId);
     const now = this.#clock.now();
-    const view = await this.#store.db.transaction().execute(async (trx) => {
+    const outcome = await this.#store.db.transaction().execute(async (trx): Promise<Outcome> => {
       const v = await lockVersion(trx, versionId);
       const req = await this.#requestRow(trx, requestId);
+      if (req.status === 'pending' && now >= Number(req.expires_ms)) {
+        await this.#close(trx, caller.actor, v, req, 'expired', 'the request expired', now);
+        return { refused: new WardenError('WARDEN_CONFLICT', `request ${req.id} has expired`) };
+      }
       if (req.status !== 'pending')
         throw new WardenError(
           'WARDEN_CONFLICT',
           `request ${req.id} is ${req.status}; only pending requests are cancelled`,
         );
       await this.#close(trx, caller.actor, v, req, 'cancelled', reason, now);
-      return this.#view(trx, req.id);
+      return { view: await this.#view(trx, req.id) };
     });
     this.#ledger.committed();
-    return view;
+    if ('refused' in outcome) throw outcome.refused;
+    return outcome.view;
   }
 
   /** One request with its approvals. */
@@ -351,13 +361,11 @@ export class Promotions {
       .where('id', '=', req.id)
       .where('status', '=', 'pending')
       .execute();
-    if (status === 'completed') return;
+    // A completion and a rejection are recorded by their own events (promote, reject).
+    const action = CLOSE_ACTIONS[status];
+    if (action === undefined) return;
     await this.#ledger.record(trx, {
-      ...this.#event(
-        actor,
-        `promotion.${status === 'cancelled' ? 'cancel' : status === 'expired' ? 'expire' : status === 'rejected' ? 'reject' : 'fail'}`,
-        v,
-      ),
+      ...this.#event(actor, action, v),
       outcome: 'succeeded',
       details: { request: req.id, target: req.target_stage, reason },
     });

@@ -68,11 +68,17 @@ export class Stages {
         );
       await setStage(trx, v, 'staging', rationale, now);
       await setStage(trx, previous, 'production', rationale, now);
-      await cancelPending(trx, [v.id, previous.id], 'the version was rolled back', now);
+      const cancelled = await cancelPending(trx, [v.id, previous.id], 'a rollback changed the stage', now);
       await this.#ledger.record(trx, {
         ...event(caller, 'model_version.rollback', v),
         outcome: 'succeeded',
-        details: { rationale, from: 'production', to: 'staging', restored: previous.id },
+        details: {
+          rationale,
+          from: 'production',
+          to: 'staging',
+          restored: previous.id,
+          cancelledRequests: cancelled,
+        },
       });
       await this.#ledger.record(trx, {
         ...event(caller, 'model_version.restore', previous),
