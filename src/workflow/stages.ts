@@ -156,28 +156,28 @@ export class Stages {
         );
       const held = await this.#refuseHeld(trx, caller, 'model_version.purge_artifacts', v, rationale);
       if (held) return { refused: held };
-      const files = await trx
-        .selectFrom('model_files')
-        .select('digest')
-        .distinct()
-        .where('version_id', '=', v.id)
-        .execute();
+      const digests = (
+        await trx
+          .selectFrom('model_files')
+          .select('digest')
+          .distinct()
+          .where('version_id', '=', v.id)
+          .execute()
+      ).map((f) => f.digest);
       const shared = new Set(
-        (
-          await trx
-            .selectFrom('model_files')
-            .select('digest')
-            .distinct()
-            .where('version_id', '!=', v.id)
-            .where(
-              'digest',
-              'in',
-              files.map((f) => f.digest),
-            )
-            .execute()
-        ).map((f) => f.digest),
+        digests.length === 0
+          ? []
+          : (
+              await trx
+                .selectFrom('model_files')
+                .select('digest')
+                .distinct()
+                .where('version_id', '!=', v.id)
+                .where('digest', 'in', digests)
+                .execute()
+            ).map((f) => f.digest),
       );
-      const unique = files.map((f) => f.digest).filter((d) => !shared.has(d));
+      const unique = digests.filter((d) => !shared.has(d));
       await this.#ledger.record(trx, {
         ...event(caller, 'model_version.purge_artifacts', v),
         outcome: 'succeeded',
