@@ -5,12 +5,15 @@ import { ApiError } from './client.js';
 import { apiCommands } from './commands/api.js';
 import { auditCommand } from './commands/audit.js';
 import { datasetCommand } from './commands/dataset.js';
+import { endpointCommand } from './commands/endpoint.js';
 import { identityCommands } from './commands/identity.js';
 import { initCommand } from './commands/init.js';
 import { lineageCommand } from './commands/lineage.js';
 import { modelCommand } from './commands/model.js';
+import { modelWorkflowCommands } from './commands/model-workflow.js';
 import { policyCommand } from './commands/policy.js';
 import { projectCommand } from './commands/project.js';
+import { promotionCommand } from './commands/promotion.js';
 import { serveCommand } from './commands/serve.js';
 
 const program = new Command('warden')
@@ -30,7 +33,10 @@ identityCommands(program);
 projectCommand(program);
 datasetCommand(program);
 lineageCommand(program);
-modelCommand(program);
+// The workflow's subcommands (promote, approve, …) join the registry's `model` command.
+modelWorkflowCommands(modelCommand(program));
+promotionCommand(program);
+endpointCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -27,6 +27,7 @@ import {
 import { Authorizer, Bindings } from '../policy/index.js';
 import { Models, Provenances, Signatures, Versions } from '../registry/index.js';
 import { BlobStore, openStore, type Store } from '../store/index.js';
+import { Aliases, Endpoints, Promotions, Stages } from '../workflow/index.js';
 import { buildApp } from './app.js';
 import { Guard } from './guard.js';
 import { Metrics } from './metrics.js';
@@ -107,6 +108,10 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
     });
     const signatures = new Signatures({ store, ledger, clock });
     const provenances = new Provenances({ store, ledger, clock });
+    const promotions = new Promotions({ store, ledger, clock, authorizer });
+    const stages = new Stages({ store, ledger, clock, blobs: new BlobStore(config.blobDir) });
+    const aliases = new Aliases({ store, ledger, clock });
+    const endpoints = new Endpoints({ store, ledger, clock, authorizer });
     const bindings = new Bindings({ store, ledger, clock });
     const now = () => clock.now();
     const throttle = {
@@ -188,6 +193,10 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
       versions,
       signatures,
       provenances,
+      promotions,
+      stages,
+      aliases,
+      endpoints,
     });
     const app = buildApp({
       guard,

@@ -9,6 +9,7 @@ import * as identity from './migrations/002-identity.js';
 import * as ledgerQueue from './migrations/003-ledger-queue.js';
 import * as lifecycle from './migrations/004-lifecycle.js';
 import * as registry from './migrations/006-registry.js';
+import * as workflow from './migrations/007-workflow.js';
 import type { Database } from './schema.js';
 
 // int8 columns hold sequence numbers and millisecond times, all below 2^53.
@@ -75,6 +76,7 @@ async function migrate(store: Store): Promise<void> {
     '003-ledger-queue': { up: (db) => ledgerQueue.up(db, store.dialect) },
     '004-lifecycle': { up: (db) => lifecycle.up(db, store.dialect) },
     '006-registry': { up: (db) => registry.up(db, store.dialect) },
+    '007-workflow': { up: (db) => workflow.up(db, store.dialect) },
   };
   const migrator = new Migrator({
     db: store.db,

@@ -1,5 +1,6 @@
 import type { Generated } from 'kysely';
 import type { LifecycleTables } from './schema-lifecycle.js';
+import type { WorkflowTables } from './schema-workflow.js';
 
 /**
  * An audit event row, written once by `record`; `body` is null once purged. Its place in the log is the
@@ -160,7 +161,7 @@ export interface SettingTable {
   value: string;
 }
 
-export interface Database extends LifecycleTables {
+export interface Database extends LifecycleTables, WorkflowTables {
   ledger_events: LedgerEventTable;
   ledger_leaves: LedgerLeafTable;
   ledger_queue: LedgerQueueTable;

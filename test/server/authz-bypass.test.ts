@@ -161,6 +161,27 @@ const SAMPLES: Record<string, { query?: string; body?: unknown; url?: string }> 
   },
   'PUT /api/v1/model-versions/:id/provenance': { body: { _type: 'https://in-toto.io/Statement/v1' } },
   'GET /api/v1/model-versions/:id/provenance': {},
+  'POST /api/v1/model-versions/:id/promotions': { body: { target: 'staging', rationale: 'sweep test' } },
+  'GET /api/v1/model-versions/:id/promotions': {},
+  'GET /api/v1/promotions/:id': {},
+  'POST /api/v1/promotions/:id/approvals': { body: { decision: 'approve' } },
+  'POST /api/v1/promotions/:id/cancel': { body: { reason: 'sweep test' } },
+  'POST /api/v1/model-versions/:id/rollback': { body: { rationale: 'sweep test' } },
+  'POST /api/v1/model-versions/:id/retire': { body: { rationale: 'sweep test' } },
+  'POST /api/v1/model-versions/:id/purge-artifacts': { body: { rationale: 'sweep test' } },
+  'PUT /api/v1/models/:id/aliases/:alias': {
+    url: '/api/v1/models/:id/aliases/champion',
+    body: { version: '01JSWEEPVERSION00000000000' },
+  },
+  'DELETE /api/v1/models/:id/aliases/:alias': { url: '/api/v1/models/:id/aliases/champion' },
+  'POST /api/v1/projects/:project/endpoints': {
+    body: { name: 'sweep', environment: 'production', upstreamUrl: 'http://127.0.0.1:9', protocol: 'http' },
+  },
+  'GET /api/v1/projects/:project/endpoints': {},
+  'GET /api/v1/endpoints/:id': {},
+  'POST /api/v1/endpoints/:id/deployments': { body: { version: '01JSWEEPVERSION00000000000' } },
+  'POST /api/v1/endpoints/:id/rollback': { body: { rationale: 'sweep test' } },
+  'GET /api/v1/endpoints/:id/deployments': {},
 };
 
 // Input no route accepts: it must not matter, because 401 comes before validation.

@@ -12,12 +12,14 @@ import type { Integrator, Ledger, Retention } from '../../ledger/index.js';
 import type { Authorizer, Bindings } from '../../policy/index.js';
 import type { Models, Provenances, Signatures, Versions } from '../../registry/index.js';
 import type { Store } from '../../store/index.js';
+import type { Aliases, Endpoints, Promotions, Stages } from '../../workflow/index.js';
 import type { Metrics } from '../metrics.js';
 import type { AnyRoute } from '../route.js';
 import { accessRoutes } from './access.js';
 import { auditRoutes } from './audit.js';
 import { authRoutes } from './auth.js';
 import { datasetRoutes } from './datasets.js';
+import { endpointRoutes } from './endpoints.js';
 import { eventRoutes } from './events.js';
 import { exportRoutes } from './export.js';
 import { gatewayRoutes } from './gateway.js';
@@ -31,6 +33,7 @@ import { openApiRoutes } from './openapi.js';
 import { policyRoutes } from './policy.js';
 import { principalRoutes } from './principals.js';
 import { projectRoutes } from './projects.js';
+import { promotionRoutes } from './promotions.js';
 import { scimRoutes } from './scim.js';
 
 /** Every route Warden serves. Public ones say `access: {public: true}`; all others pass the guard. */
@@ -58,6 +61,10 @@ export function allRoutes(deps: {
   versions: Versions;
   signatures: Signatures;
   provenances: Provenances;
+  promotions: Promotions;
+  stages: Stages;
+  aliases: Aliases;
+  endpoints: Endpoints;
 }): AnyRoute[] {
   return [
     ...healthRoutes(deps),
@@ -78,5 +85,7 @@ export function allRoutes(deps: {
     ...lineageRoutes(deps),
     ...gatewayRoutes(deps),
     ...modelRoutes(deps),
+    ...promotionRoutes(deps),
+    ...endpointRoutes(deps),
   ];
 }
