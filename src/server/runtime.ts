@@ -156,7 +156,7 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
       ledger,
       onError: (err) => app.log.error({ err }, 'gateway events could not be recorded; retrying'),
     });
-    const endpoints = new EndpointDirectory({ store, clock });
+    const endpointDirectory = new EndpointDirectory({ store, clock });
     const gateway = new Gateway({
       audit,
       buckets: new TokenBuckets(clock),
@@ -188,7 +188,7 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
       datasets,
       lineage,
       gateway,
-      endpoints,
+      endpointDirectory,
       models,
       versions,
       signatures,

@@ -128,8 +128,8 @@ export class BlobStore {
   }
 
   /**
-   * Removes a blob; true when it was there. Only for blobs a failed upload newly wrote and nothing
-   * references: a stored blob is otherwise never removed or changed.
+   * Removes a blob; true when it was there. Only for blobs nothing references: those a failed upload
+   * newly wrote, and those of a retired version's purge. A stored blob is otherwise never changed.
    */
   async delete(digest: string): Promise<boolean> {
     const hex = parseDigest(digest);

@@ -284,7 +284,8 @@ describe('PolicyEngine: explain and permissions', () => {
       engine.permissions(alice.uid, transactions, entities, context({ purpose: 'fraud-detection' })),
       ['dataset.read', 'dataset.request_access', 'project.read'],
     );
-    assert.deepEqual(engine.permissions(alice.uid, ref('Endpoint', 'prod'), entities), []);
+    // A production endpoint: its description only, never a call or a deploy.
+    assert.deepEqual(engine.permissions(alice.uid, ref('Endpoint', 'prod'), entities), ['project.read']);
     assert.deepEqual(engine.permissions(alice.uid, alice.uid, entities), [
       'mfa.manage',
       'self.read',

@@ -205,7 +205,7 @@ function reference(
     const actions = ROLE_ACTIONS[b.role];
     const covers = actions === 'all' || actions?.includes(action);
     const inProduction = resource.type === 'Endpoint' && attr('environment') === 'production';
-    const condition = b.role !== 'data-scientist' || !inProduction;
+    const condition = b.role !== 'data-scientist' || !inProduction || action === 'project.read';
     if (holds && covers && ancestors.has(entityText(b.resource)) && condition) permits.add(`role:${b.role}`);
   }
   if (SELF.includes(action) && entityText(resource) === entityText(who)) permits.add('self:service');

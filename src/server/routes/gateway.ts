@@ -14,7 +14,7 @@ const params = z.object({
 const BELOW = /^\/gw\/[^/]+\/[^/?]+(.*)$/s;
 
 /** The gateway: `/gw/{project}/{endpoint}/...` forwarded to the endpoint's model server. */
-export function gatewayRoutes(deps: { gateway: Gateway; endpoints: EndpointDirectory }): AnyRoute[] {
+export function gatewayRoutes(deps: { gateway: Gateway; endpointDirectory: EndpointDirectory }): AnyRoute[] {
   return (['GET', 'POST'] as const).map((method) =>
     route({
       method,
@@ -25,12 +25,12 @@ export function gatewayRoutes(deps: { gateway: Gateway; endpoints: EndpointDirec
       access: {
         action: 'endpoint.invoke',
         resource: async ({ params: p }) => {
-          const ep = await deps.endpoints.find(p.project, p.endpoint);
+          const ep = await deps.endpointDirectory.find(p.project, p.endpoint);
           return { type: 'Endpoint', id: ep?.id ?? `${p.project}/${p.endpoint}` };
         },
       },
       handler: async (ctx, { params: p }, request, reply) => {
-        const endpoint = await deps.endpoints.find(p.project, p.endpoint);
+        const endpoint = await deps.endpointDirectory.find(p.project, p.endpoint);
         if (endpoint === undefined)
           throw new WardenError('WARDEN_NOT_FOUND', `project ${p.project} has no endpoint ${p.endpoint}`);
         const below = BELOW.exec(request.url)?.[1] ?? '';

@@ -56,7 +56,7 @@ export function allRoutes(deps: {
   datasets: Datasets;
   lineage: Lineage;
   gateway: Gateway;
-  endpoints: EndpointDirectory;
+  endpointDirectory: EndpointDirectory;
   models: Models;
   versions: Versions;
   signatures: Signatures;
