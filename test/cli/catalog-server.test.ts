@@ -1,52 +1,20 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { keyHint } from '../../src/registry/oms/index.js';
-import { type Backend, freshBackend } from '../support/backends.js';
-import {
-  freePort,
-  newToken,
-  runCli,
-  type ServerProcess,
-  spawnServer,
-  waitReady,
-} from '../support/process.js';
+import { type CliServer, startCliServer } from '../support/cli-server.js';
 
 describe('warden project | dataset | lineage against a running server', () => {
-  let backend: Backend;
-  let server: ServerProcess;
-  let dir: string;
-  const admin = newToken();
-  const env = () => ({
-    WARDEN_URL: server.url,
-    WARDEN_TOKEN: admin,
-    WARDEN_PROFILE: join(dir, 'profile.json'),
-  });
-  const cli = async (args: string[], code = 0) => {
-    const res = await runCli(args, env());
-    assert.equal(res.code, code, `warden ${args.join(' ')}: ${res.stderr}${res.stdout}`);
-    return res;
-  };
-  const json = async (args: string[]) => JSON.parse((await cli(args)).stdout);
+  let s: CliServer;
+  const cli = (args: string[], code = 0) => s.cli(args, { code });
+  const json = (args: string[]) => s.json(args);
 
   before(async () => {
-    backend = await freshBackend('sqlite');
-    dir = await mkdtemp(join(tmpdir(), 'warden-catalog-cli-'));
-    server = spawnServer(await freePort(), {
-      WARDEN_DATA_DIR: backend.dataDir,
-      WARDEN_BOOTSTRAP_TOKEN: admin,
-      WARDEN_LOG_LEVEL: 'warn',
-    });
-    await waitReady(server);
+    s = await startCliServer('catalog-cli');
   });
-  after(async () => {
-    await server?.kill();
-    await backend?.drop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => s?.close());
 
   it('documents every command in --help', async () => {
     for (const args of [
@@ -66,7 +34,7 @@ describe('warden project | dataset | lineage against a running server', () => {
   });
 
   it('creates a project, trusts a key, registers datasets, gets a grant, reads, and walks lineage', async () => {
-    await writeFile(join(dir, 'settings.json'), JSON.stringify({ approvals: { production: 1 } }));
+    await writeFile(join(s.dir, 'settings.json'), JSON.stringify({ approvals: { production: 1 } }));
     const project = await json([
       'project',
       'create',
@@ -77,7 +45,7 @@ describe('warden project | dataset | lineage against a running server', () => {
       'dev',
       'production',
       '--settings',
-      join(dir, 'settings.json'),
+      join(s.dir, 'settings.json'),
     ]);
     assert.deepEqual(
       [project.environments, project.settings.approvals.production],
@@ -91,8 +59,8 @@ describe('warden project | dataset | lineage against a running server', () => {
     assert.equal(updated.description, 'v2');
 
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'secp384r1' });
-    await writeFile(join(dir, 'key.pem'), publicKey.export({ type: 'spki', format: 'pem' }));
-    const signer = await json(['project', 'signer', 'add', 'fraud', join(dir, 'key.pem'), '--name', 'ci']);
+    await writeFile(join(s.dir, 'key.pem'), publicKey.export({ type: 'spki', format: 'pem' }));
+    const signer = await json(['project', 'signer', 'add', 'fraud', join(s.dir, 'key.pem'), '--name', 'ci']);
     assert.equal(signer.fingerprint, keyHint(publicKey));
     const revoked = await json(['project', 'signer', 'revoke', 'fraud', signer.id, '--reason', 'rotated']);
     assert.notEqual(revoked.revokedAt, null);

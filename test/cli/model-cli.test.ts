@@ -1,39 +1,18 @@
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { manifestDigest } from '../../src/registry/index.js';
-import { type Backend, freshBackend } from '../support/backends.js';
-import {
-  freePort,
-  newToken,
-  runCli,
-  type ServerProcess,
-  spawnServer,
-  waitReady,
-} from '../support/process.js';
+import { type CliServer, startCliServer } from '../support/cli-server.js';
 import { provenanceStatement } from '../support/provenance.js';
 
 const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 describe('warden model against a running server', () => {
-  let backend: Backend;
-  let server: ServerProcess;
-  let dir: string;
-  const admin = newToken();
-  const env = () => ({
-    WARDEN_URL: server.url,
-    WARDEN_TOKEN: admin,
-    WARDEN_PROFILE: join(dir, 'profile.json'),
-  });
-  const cli = async (args: string[], code = 0) => {
-    const res = await runCli(args, env());
-    assert.equal(res.code, code, `warden ${args.join(' ')}: ${res.stderr}${res.stdout}`);
-    return res;
-  };
-  const json = async (args: string[]) => JSON.parse((await cli(args)).stdout);
+  let s: CliServer;
+  const cli = (args: string[], code = 0) => s.cli(args, { code });
+  const json = (args: string[]) => s.json(args);
   const files: Record<string, Buffer> = {
     'config.json': Buffer.from('{"layers": 4}\n'),
     'weights/shard-1.bin': randomBytes(3 * 1024 * 1024 + 17),
@@ -43,25 +22,13 @@ describe('warden model against a running server', () => {
   const manifest = Object.entries(files).map(([path, b]) => ({ path, digest: sha(b), size: b.length }));
 
   before(async () => {
-    backend = await freshBackend('sqlite');
-    dir = await mkdtemp(join(tmpdir(), 'warden-model-cli-'));
-    server = spawnServer(await freePort(), {
-      WARDEN_DATA_DIR: backend.dataDir,
-      WARDEN_BOOTSTRAP_TOKEN: admin,
-      WARDEN_LOG_LEVEL: 'warn',
-      WARDEN_MAX_FILE_BYTES: String(8 * 1024 * 1024),
-    });
-    await waitReady(server);
+    s = await startCliServer('model-cli', { WARDEN_MAX_FILE_BYTES: String(8 * 1024 * 1024) });
     await cli(['project', 'create', 'fraud']);
   });
-  after(async () => {
-    await server?.kill();
-    await backend?.drop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => s?.close());
 
   async function modelFolder(name: string): Promise<string> {
-    const folder = join(dir, name);
+    const folder = join(s.dir, name);
     for (const [path, body] of Object.entries(files)) {
       await mkdir(join(folder, path, '..'), { recursive: true });
       await writeFile(join(folder, path), body);
@@ -87,15 +54,15 @@ describe('warden model against a running server', () => {
     await mkdir(join(folder, '.git'));
     await writeFile(join(folder, '.git', 'HEAD'), 'ref: refs/heads/main\n');
     const key = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const keyFile = join(dir, 'key.pem');
-    const pubFile = join(dir, 'key.pub.pem');
+    const keyFile = join(s.dir, 'key.pem');
+    const pubFile = join(s.dir, 'key.pub.pem');
     await writeFile(keyFile, key.privateKey.export({ type: 'pkcs8', format: 'pem' }));
     await writeFile(pubFile, key.publicKey.export({ type: 'spki', format: 'pem' }));
     // The bundle sits inside the folder: sign leaves it out, register does not upload it.
     const sig = join(folder, 'model.sig');
     await cli(['model', 'sign', folder, '--key', keyFile, '--out', sig]);
     await cli(['project', 'signer', 'add', 'fraud', pubFile, '--name', 'ci', '--kind', 'key']);
-    const prov = join(dir, 'prov.json');
+    const prov = join(s.dir, 'prov.json');
     await writeFile(prov, JSON.stringify(provenanceStatement({ manifestDigest: manifestDigest(manifest) })));
 
     const version = await json([
@@ -125,7 +92,7 @@ describe('warden model against a running server', () => {
     const shown = await json(['model', 'show', '--project', 'fraud', '--name', 'scorer']);
     assert.equal(shown.versions[0].id, version.id);
 
-    const target = join(dir, 'pulled');
+    const target = join(s.dir, 'pulled');
     const pulled = await json([
       'model',
       'pull',
@@ -152,8 +119,8 @@ describe('warden model against a running server', () => {
   it('registers the next version of an existing model, and refuses a signature that does not cover the folder', async () => {
     const folder = await modelFolder('scorer-2');
     await writeFile(join(folder, 'extra.txt'), 'not signed');
-    const other = join(dir, 'other.sig');
-    await writeFile(other, await readFile(join(dir, 'scorer', 'model.sig')));
+    const other = join(s.dir, 'other.sig');
+    await writeFile(other, await readFile(join(s.dir, 'scorer', 'model.sig')));
     const res = await cli(
       ['model', 'register', folder, '--project', 'fraud', '--name', 'scorer', '--signature', other],
       2,
@@ -168,10 +135,10 @@ describe('warden model against a running server', () => {
     // Swap one stored blob's bytes behind the server's back (a tampered store).
     const digest: string = v1.files.find((f: { path: string }) => f.path === 'weights/shard-2.bin').digest;
     const hex = digest.slice(7);
-    const blob = join(backend.dataDir, 'blobs', 'sha256', hex.slice(0, 2), hex);
+    const blob = join(s.dataDir, 'blobs', 'sha256', hex.slice(0, 2), hex);
     await rm(blob, { force: true });
     await writeFile(blob, randomBytes(1000));
-    const target = join(dir, 'tampered');
+    const target = join(s.dir, 'tampered');
     const res = await cli(
       ['model', 'pull', target, '--project', 'fraud', '--name', 'scorer', '--version', '1'],
       2,
@@ -181,7 +148,7 @@ describe('warden model against a running server', () => {
   });
 
   it('refuses an upload over the server limits with its explanation', async () => {
-    const folder = join(dir, 'huge');
+    const folder = join(s.dir, 'huge');
     await mkdir(folder);
     await writeFile(join(folder, 'big.bin'), Buffer.alloc(9 * 1024 * 1024, 1));
     const res = await cli(['model', 'register', folder, '--project', 'fraud', '--name', 'huge'], 2);

@@ -1,34 +1,28 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { signOms } from '../../src/registry/oms/index.js';
-import { type Backend, freshBackend } from '../support/backends.js';
+import { type CliServer, startCliServer } from '../support/cli-server.js';
 import { ecKeyPair } from '../support/lifecycle-fixtures.js';
-import {
-  freePort,
-  newToken,
-  runCli,
-  type ServerProcess,
-  spawnServer,
-  waitReady,
-} from '../support/process.js';
 import { provenanceStatement } from '../support/provenance.js';
 import { tarFiles } from '../support/tar.js';
 
 describe('warden model promote | approve, promotion and endpoint commands against a running server', () => {
-  let backend: Backend;
-  let server: ServerProcess;
-  let dir: string;
-  const admin = newToken();
+  let s: CliServer;
   const tokens: Record<string, string> = {};
   const key = ecKeyPair();
   let version = '';
 
   /** Calls the API directly (setup the CLI tests do not cover). */
-  async function http(method: string, url: string, body?: unknown, type = 'application/json', token = admin) {
-    const res = await fetch(server.url + url, {
+  async function http(
+    method: string,
+    url: string,
+    body?: unknown,
+    type = 'application/json',
+    token = s.admin,
+  ) {
+    const res = await fetch(s.server.url + url, {
       method,
       headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': type } : {}) },
       ...(body !== undefined ? { body: Buffer.isBuffer(body) ? body : JSON.stringify(body) } : {}),
@@ -37,26 +31,12 @@ describe('warden model promote | approve, promotion and endpoint commands agains
     assert.ok(res.ok, `${method} ${url}: ${res.status} ${text}`);
     return JSON.parse(text);
   }
-  const cli = async (as: string, args: string[], code = 0) => {
-    const res = await runCli(args, {
-      WARDEN_URL: server.url,
-      WARDEN_TOKEN: tokens[as] ?? admin,
-      WARDEN_PROFILE: join(dir, 'profile.json'),
-    });
-    assert.equal(res.code, code, `warden ${args.join(' ')}: ${res.stderr}${res.stdout}`);
-    return res;
-  };
+  const cli = (as: string, args: string[], code = 0) =>
+    s.cli(args, { code, ...(tokens[as] !== undefined ? { token: tokens[as] } : {}) });
   const json = async (as: string, args: string[]) => JSON.parse((await cli(as, args)).stdout);
 
   before(async () => {
-    backend = await freshBackend('sqlite');
-    dir = await mkdtemp(join(tmpdir(), 'warden-workflow-cli-'));
-    server = spawnServer(await freePort(), {
-      WARDEN_DATA_DIR: backend.dataDir,
-      WARDEN_BOOTSTRAP_TOKEN: admin,
-      WARDEN_LOG_LEVEL: 'warn',
-    });
-    await waitReady(server);
+    s = await startCliServer('workflow-cli');
     await http('POST', '/api/v1/projects', { id: 'fraud' });
     await http('POST', '/api/v1/projects/fraud/signers', { name: 'ci', kind: 'key', pem: key.publicKey });
     for (const [name, role] of [
@@ -91,7 +71,7 @@ describe('warden model promote | approve, promotion and endpoint commands agains
       tokens.ds,
     );
     version = uploaded.id;
-    const modelDir = join(dir, 'model');
+    const modelDir = join(s.dir, 'model');
     await mkdir(modelDir);
     await writeFile(join(modelDir, 'weights.bin'), files['weights.bin']);
     const bundle = JSON.parse(await signOms({ modelDir, privateKey: key.privateKey }));
@@ -115,11 +95,7 @@ describe('warden model promote | approve, promotion and endpoint commands agains
       tokens.ds,
     );
   });
-  after(async () => {
-    await server?.kill();
-    await backend?.drop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => s?.close());
 
   it('documents every command in --help', async () => {
     for (const args of [
