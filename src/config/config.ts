@@ -69,6 +69,16 @@ export const SETTINGS = {
     help: 'longest wait to connect to an upstream (ms)',
     default: '5000',
   },
+  redisUrl: {
+    env: 'WARDEN_REDIS_URL',
+    help: 'redis:// URL; set, gateway rate limits are shared by every replica using it (unset: per process)',
+    default: '',
+  },
+  redisPrefix: {
+    env: 'WARDEN_REDIS_PREFIX',
+    help: 'prefix of the rate-limit keys in Redis (replicas sharing limits use the same one)',
+    default: 'warden:rl:',
+  },
   logLevel: { env: 'WARDEN_LOG_LEVEL', help: 'fatal|error|warn|info|debug|silent', default: 'info' },
   sessionIdleMinutes: {
     env: 'WARDEN_SESSION_IDLE_MINUTES',
@@ -124,6 +134,10 @@ const schema = z.object({
   gatewayMaxPayloadBytes: z.coerce.number().int().min(1),
   gatewayTimeoutMs: z.coerce.number().int().min(1).max(3_600_000),
   gatewayConnectTimeoutMs: z.coerce.number().int().min(1).max(600_000),
+  redisUrl: z
+    .string()
+    .refine((u) => u === '' || /^rediss?:\/\//.test(u), 'must be a redis:// or rediss:// URL'),
+  redisPrefix: z.string().max(200),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   sessionIdleMinutes: z.coerce
     .number()

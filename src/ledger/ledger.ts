@@ -245,6 +245,20 @@ export class Ledger {
     return toStored(r);
   }
 
+  /** Events recorded but not yet integrated, and when the oldest of them was recorded (for metrics). */
+  async backlog(): Promise<{ events: number; oldestMs: number | undefined }> {
+    const row = await this.#store.db
+      .selectFrom('ledger_events')
+      .select((eb) => [eb.fn.countAll().as('n'), eb.fn.min('time_ms').as('oldest')])
+      .where('seq', 'is', null)
+      .executeTakeFirst();
+    const oldest = row?.oldest;
+    return {
+      events: Number(row?.n ?? 0),
+      oldestMs: oldest === null || oldest === undefined ? undefined : Number(oldest),
+    };
+  }
+
   /** Waits until every event recorded before this call has a sequence number, or throws 503 after `timeoutMs`. */
   async waitIntegrated(timeoutMs: number): Promise<void> {
     const db = this.#store.db;

@@ -283,11 +283,16 @@ export interface Replicas {
   readonly a: ServerProcess;
   readonly b: ServerProcess;
   readonly admin: string;
+  /** The database both replicas use. */
+  readonly databaseUrl: string;
   stop(): Promise<void>;
 }
 
-/** Starts replica A (it bootstraps and creates the keys), then replica B, which shares them through the data dir. */
-export async function startReplicas(): Promise<Replicas> {
+/**
+ * Starts replica A (it bootstraps and creates the keys), then replica B, which shares them through the
+ * data dir; both get the extra `WARDEN_*` settings in `settings`.
+ */
+export async function startReplicas(settings: Record<string, string> = {}): Promise<Replicas> {
   const backend = await freshBackend('postgres');
   const admin = newToken();
   const env = {
@@ -295,6 +300,7 @@ export async function startReplicas(): Promise<Replicas> {
     WARDEN_DATABASE_URL: backend.databaseUrl,
     WARDEN_BOOTSTRAP_TOKEN: admin,
     WARDEN_LOG_LEVEL: 'warn',
+    ...settings,
   };
   const a = spawnServer(await freePort(), env);
   await waitReady(a);
@@ -304,6 +310,7 @@ export async function startReplicas(): Promise<Replicas> {
     a,
     b,
     admin,
+    databaseUrl: backend.databaseUrl,
     stop: async () => {
       await Promise.all([a.kill(), b.kill()]);
       await backend.drop();

@@ -1,5 +1,5 @@
 import type { Datasets, Lineage, Projects } from '../../catalog/index.js';
-import type { EndpointDirectory, Gateway } from '../../gateway/index.js';
+import type { EndpointDirectory, EndpointSettings, Gateway } from '../../gateway/index.js';
 import type {
   Credentials,
   Directory,
@@ -20,6 +20,7 @@ import { datasetRoutes } from './datasets.js';
 import { eventRoutes } from './events.js';
 import { exportRoutes } from './export.js';
 import { gatewayRoutes } from './gateway.js';
+import { gatewaySettingsRoutes } from './gateway-settings.js';
 import { healthRoutes } from './health.js';
 import { holdRoutes } from './holds.js';
 import { ledgerRoutes } from './ledger.js';
@@ -52,6 +53,7 @@ export function allRoutes(deps: {
   lineage: Lineage;
   gateway: Gateway;
   endpoints: EndpointDirectory;
+  endpointSettings: EndpointSettings;
 }): AnyRoute[] {
   return [
     ...healthRoutes(deps),
@@ -71,5 +73,6 @@ export function allRoutes(deps: {
     ...datasetRoutes(deps),
     ...lineageRoutes(deps),
     ...gatewayRoutes(deps),
+    ...gatewaySettingsRoutes(deps),
   ];
 }
