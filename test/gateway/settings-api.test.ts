@@ -162,7 +162,10 @@ when { context.environment == "production" };
       const opened = await put('ep-open', { onLedgerUnavailable: 'fail-open' });
       assert.equal(opened.statusCode, 200, opened.body);
       const [change] = await events('endpoint.configure', (e) => e.resource.id === 'ep-open');
-      assert.match(String((change?.details as { ledgerFailure?: string }).ledgerFailure), /^fail-open/);
+      assert.match(
+        String((change?.details as { ledgerFailure?: string } | undefined)?.ledgerFailure),
+        /^fail-open/,
+      );
 
       const restore = await refuseLedgerWrites(s.rt.store);
       let refused: Response | undefined;
