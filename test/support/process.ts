@@ -56,9 +56,13 @@ export interface ServerProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `warden serve` on `port` with `WARDEN_*` settings in `env`; see `waitReady`. */
-export function spawnServer(port: number, env: Record<string, string>): ServerProcess {
-  const child = spawn(process.execPath, [CLI, 'serve'], {
+/** Starts `warden serve` on `port` with `WARDEN_*` settings in `env` (and `nodeArgs` for node); see `waitReady`. */
+export function spawnServer(
+  port: number,
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
+): ServerProcess {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve'], {
     env: childEnv({ WARDEN_HOST: '127.0.0.1', WARDEN_PORT: String(port), ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
