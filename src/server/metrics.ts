@@ -55,13 +55,28 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly #seen = new Set<string>();
+  // Labelled children by endpoint and status, so a call costs no label lookup.
+  readonly #callSeries = new Map<
+    string,
+    { requests: { inc(): void }; seconds: { observe(v: number): void } }
+  >();
 
   /** The gateway's per-call observations, as metrics. */
   readonly gateway = {
     call: (endpoint: { project: string; name: string }, status: number, seconds: number): void => {
-      const label = `${endpoint.project}/${endpoint.name}`;
-      this.gatewayRequests.inc({ endpoint: label, status: String(status) });
-      this.gatewaySeconds.observe({ endpoint: label }, seconds);
+      const key = `${endpoint.project}/${endpoint.name}\u0000${status}`;
+      let series = this.#callSeries.get(key);
+      if (series === undefined) {
+        const label = `${endpoint.project}/${endpoint.name}`;
+        series = {
+          requests: this.gatewayRequests.labels(label, String(status)),
+          seconds: this.gatewaySeconds.labels(label),
+        };
+        if (this.#callSeries.size > 10_000) this.#callSeries.clear();
+        this.#callSeries.set(key, series);
+      }
+      series.requests.inc();
+      series.seconds.observe(seconds);
     },
     rateLimited: (scope: 'principal' | 'endpoint'): void => {
       this.rateLimited.inc({ scope });
