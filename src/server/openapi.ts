@@ -55,12 +55,15 @@ export function openApiDocument(routes: readonly AnyRoute[]): object {
 function parameters(schema: z.ZodType | undefined, where: 'path' | 'query'): object[] {
   if (schema === undefined) return [];
   const js = jsonSchema(schema) as { properties?: Record<string, object>; required?: string[] };
-  return Object.entries(js.properties ?? {}).map(([name, s]) => ({
-    name,
-    in: where,
-    required: where === 'path' || (js.required ?? []).includes(name),
-    schema: s,
-  }));
+  // A `*` tail is documented as `{path}` above.
+  return Object.entries(js.properties ?? {})
+    .filter(([name]) => name !== '*')
+    .map(([name, s]) => ({
+      name,
+      in: where,
+      required: where === 'path' || (js.required ?? []).includes(name),
+      schema: s,
+    }));
 }
 
 function jsonSchema(schema: z.ZodType): object {
