@@ -1,6 +1,7 @@
 // `npm run bench`: Warden's ledger against the raw speed of its database and of node:crypto, on SQLite and
 // PostgreSQL, in one run. Everything it writes goes to temporary directories and databases it drops.
-// BENCH_SCALE multiplies every size (e.g. 0.1 for a quick look); BENCH_BACKENDS=sqlite limits the backends.
+// BENCH_SCALE multiplies every size (e.g. 0.1 for a quick look); BENCH_BACKENDS=sqlite limits the backends;
+// BENCH_ONLY=gateway runs only the gateway benchmark (bench/gateway.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { startRuntime } from '../src/server/runtime.js';
 import type { Dialect, Store } from '../src/store/index.js';
 import { type Backend, freshBackend, PG_ADMIN_URL, postgresAvailable } from '../test/support/backends.js';
 import { benchAuth } from './auth.js';
+import { benchGateway } from './gateway.js';
 import { INGEST_ROUNDS, type IngestResult, measureIngest } from './ingest.js';
 import { benchPolicy } from './policy.js';
 import { buildTree, measureProofs, type ProofBench } from './proofs.js';
@@ -203,6 +205,15 @@ function breakdownRows({ dialect, batchSize, ingest, verify, proof }: BackendRes
   ];
 }
 
+async function gateway(): Promise<void> {
+  const { rows, table, notes } = await benchGateway();
+  console.log('\nGateway (loopback, 50 connections, POST of a small JSON body):\n');
+  console.log(table);
+  console.log('');
+  console.log(resultTable(rows));
+  for (const note of notes) console.log(`- ${note}`);
+}
+
 async function main(): Promise<void> {
   const scale = benchScale();
   const cpu = cpus();
@@ -210,6 +221,10 @@ async function main(): Promise<void> {
     `Warden ledger benchmark — Node ${process.version}, ${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ` +
       `load average ${loadavg()[0]?.toFixed(2)}, BENCH_SCALE=${scale}\n`,
   );
+  if (process.env.BENCH_ONLY === 'gateway') {
+    await gateway();
+    return;
+  }
   const results: BackendResult[] = [];
   const dialects = await chosenBackends();
   for (const dialect of dialects) {
@@ -238,6 +253,7 @@ async function main(): Promise<void> {
         `${count(proof.size)}-leaf tree built in ${ms(proof.buildMs)}`,
     );
   }
+  await gateway();
   console.log(
     `\nload average at the end: ${loadavg()
       .map((l) => l.toFixed(2))

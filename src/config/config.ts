@@ -89,6 +89,16 @@ export const SETTINGS = {
     help: 'most decompressed bytes per compressed byte in a gzip upload (against compression bombs)',
     default: '200',
   },
+  redisUrl: {
+    env: 'WARDEN_REDIS_URL',
+    help: 'redis:// URL; set, gateway rate limits are shared by every replica using it (unset: per process)',
+    default: '',
+  },
+  redisPrefix: {
+    env: 'WARDEN_REDIS_PREFIX',
+    help: 'prefix of the rate-limit keys in Redis (replicas sharing limits use the same one)',
+    default: 'warden:rl:',
+  },
   logLevel: { env: 'WARDEN_LOG_LEVEL', help: 'fatal|error|warn|info|debug|silent', default: 'info' },
   sessionIdleMinutes: {
     env: 'WARDEN_SESSION_IDLE_MINUTES',
@@ -148,6 +158,10 @@ const schema = z.object({
   maxUploadFiles: z.coerce.number().int().min(1),
   maxFileBytes: z.coerce.number().int().min(1),
   maxUploadRatio: z.coerce.number().min(1),
+  redisUrl: z
+    .string()
+    .refine((u) => u === '' || /^rediss?:\/\//.test(u), 'must be a redis:// or rediss:// URL'),
+  redisPrefix: z.string().max(200),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   sessionIdleMinutes: z.coerce
     .number()

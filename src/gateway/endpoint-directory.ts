@@ -1,7 +1,8 @@
 import type { Clock } from '../core/index.js';
+import type { SecretBox } from '../identity/index.js';
 import type { Store } from '../store/index.js';
 import type { GatewayProtocol } from './protocol.js';
-import { type GatewaySettings, gatewaySettingsSchema } from './settings.js';
+import { type GatewaySettings, storedSettings } from './settings.js';
 
 /** What the gateway needs to know about an endpoint to serve a call. */
 export interface GatewayEndpoint {
@@ -12,6 +13,8 @@ export interface GatewayEndpoint {
   readonly upstream: URL;
   readonly protocol: GatewayProtocol;
   readonly settings: GatewaySettings;
+  /** The `Authorization` header value sent upstream instead of the caller's, if configured. */
+  readonly upstreamAuthorization: string | undefined;
   /** The model version the endpoint serves now (its active deployment), if any. */
   readonly modelVersion: string | undefined;
 }
@@ -23,11 +26,18 @@ const FRESH_MS = 1000;
 export class EndpointDirectory {
   readonly #store: Store;
   readonly #clock: Clock;
+  readonly #box: SecretBox;
   readonly #cache = new Map<string, { at: number; endpoint: GatewayEndpoint | undefined }>();
 
-  constructor(deps: { store: Store; clock: Clock }) {
+  constructor(deps: { store: Store; clock: Clock; box: SecretBox }) {
     this.#store = deps.store;
     this.#clock = deps.clock;
+    this.#box = deps.box;
+  }
+
+  /** Forgets a cached endpoint at once (this replica), after its settings changed. */
+  forget(project: string, name: string): void {
+    this.#cache.delete(`${project}\u0000${name}`);
   }
 
   /** The endpoint, or undefined when the project has none of that name. */
@@ -62,6 +72,7 @@ export class EndpointDirectory {
       .where('e.name', '=', name)
       .executeTakeFirst();
     if (row === undefined) return undefined;
+    const { upstreamAuthorizationSealed: sealed, ...settings } = storedSettings(row.settings);
     return Object.freeze({
       id: row.id,
       project: row.project_id,
@@ -69,7 +80,8 @@ export class EndpointDirectory {
       environment: row.environment,
       upstream: new URL(row.upstream_url),
       protocol: row.protocol,
-      settings: gatewaySettingsSchema.parse(JSON.parse(row.settings)),
+      settings: Object.freeze(settings),
+      upstreamAuthorization: sealed === undefined ? undefined : this.#box.open(sealed, row.id),
       modelVersion: row.version_id ?? undefined,
     });
   }

@@ -11,7 +11,7 @@ import { RequestMeter, tooLarge } from './meter.js';
 import { classifyCall, modelFromOpenAiBody } from './protocol.js';
 import { redactJson } from './redact.js';
 import { ResponseMeter } from './response-meter.js';
-import type { RateLimit, TokenBuckets } from './token-bucket.js';
+import type { RateLimit, Take, TokenBuckets } from './token-buckets.js';
 
 /** Deployment-wide gateway limits (endpoints may tighten them). */
 export interface GatewayLimits {
@@ -47,6 +47,8 @@ export interface GatewayResponse {
 export interface GatewayObserver {
   call(endpoint: GatewayEndpoint, status: number, seconds: number): void;
   rateLimited(scope: 'principal' | 'endpoint'): void;
+  /** A call served without its event (the ledger was unavailable and the endpoint fails open). */
+  unrecorded(endpoint: GatewayEndpoint): void;
 }
 
 // Request bodies up to this size are kept to read the model name (OpenAI) or log redacted payloads.
@@ -83,19 +85,25 @@ export class Gateway {
     const started = this.#clock.now();
     const ep = call.endpoint;
     const settings = ep.settings;
-    const record = (outcome: EventOutcome, details: Record<string, unknown>, payloadSha256?: string) =>
-      this.#audit.push(
-        eventOf(call, outcome, { startedAt: new Date(started).toISOString(), ...details }, payloadSha256),
-      );
-
     const health = this.#audit.health();
-    const failOpen = settings.onLedgerUnavailable === 'fail-open';
-    if (!health.accepting && !failOpen) {
+    // A fail-open endpoint serves while the ledger cannot take events; its calls are counted instead.
+    const unrecorded = !health.accepting;
+    if (unrecorded && settings.onLedgerUnavailable !== 'fail-open') {
       throw new WardenError('WARDEN_LEDGER_UNAVAILABLE', 'the audit ledger cannot record calls right now', {
         retryAfter: health.retryAfter,
       });
     }
-    this.#limit(
+    const record = (outcome: EventOutcome, details: Record<string, unknown>, payloadSha256?: string) => {
+      const event = eventOf(
+        call,
+        outcome,
+        { startedAt: new Date(started).toISOString(), ...details },
+        payloadSha256,
+      );
+      if (unrecorded) this.#audit.skip(event);
+      if (unrecorded || !this.#audit.push(event)) this.#observer.unrecorded(ep);
+    };
+    await this.#limit(
       call,
       `p\u0000${ep.id}\u0000${call.actor.id}`,
       settings.principalRateLimit ?? this.#limits.principalRate,
@@ -103,7 +111,7 @@ export class Gateway {
       record,
     );
     if (settings.rateLimit !== undefined)
-      this.#limit(call, `e\u0000${ep.id}`, settings.rateLimit, 'endpoint', record);
+      await this.#limit(call, `e\u0000${ep.id}`, settings.rateLimit, 'endpoint', record);
 
     const cap = Math.min(settings.maxPayloadBytes ?? Number.POSITIVE_INFINITY, this.#limits.maxPayloadBytes);
     const declared = Number(call.headers['content-length'] ?? 0);
@@ -128,6 +136,7 @@ export class Gateway {
         headers: upstreamRequestHeaders(call.headers, {
           clientIp: call.clientIp,
           requestId: call.requestId,
+          authorization: ep.upstreamAuthorization,
         }),
         body: meter ?? null,
         headersTimeout: timeout,
@@ -197,14 +206,23 @@ export class Gateway {
     this.#pools.clear();
   }
 
-  #limit(
+  async #limit(
     call: GatewayCall,
     key: string,
     limit: RateLimit,
     scope: 'principal' | 'endpoint',
     record: (outcome: EventOutcome, details: Record<string, unknown>) => void,
-  ): void {
-    const take = this.#buckets.take(key, limit);
+  ): Promise<void> {
+    let take: Take;
+    try {
+      const taking = this.#buckets.take(key, limit);
+      take = taking instanceof Promise ? await taking : taking;
+    } catch (err) {
+      // The shared counters are out of reach: refuse rather than serve unlimited (fail closed).
+      const retryAfter = err instanceof WardenError ? err.retryAfter : undefined;
+      record('denied', { status: 503, reason: 'rate limiter unavailable', retryAfter });
+      throw err;
+    }
     if (take.allowed) return;
     this.#observer.rateLimited(scope);
     record('denied', { status: 429, reason: `${scope} rate limit`, retryAfter: take.retryAfter });

@@ -27,3 +27,32 @@ export const gatewaySettingsSchema = z
 
 /** Parsed gateway settings of one endpoint. */
 export type GatewaySettings = z.infer<typeof gatewaySettingsSchema>;
+
+/** The settings as stored on the endpoint row: the upstream credential only in sealed form. */
+const storedSchema = gatewaySettingsSchema.extend({ upstreamAuthorizationSealed: z.string().optional() });
+
+/** Stored gateway settings of one endpoint row. */
+export type StoredSettings = z.infer<typeof storedSchema>;
+
+/** Parses an endpoint row's `settings` JSON. */
+export function storedSettings(json: string): StoredSettings {
+  return storedSchema.parse(JSON.parse(json));
+}
+
+/**
+ * What `PUT /api/v1/endpoints/:id/gateway` accepts: the settings, plus `upstreamAuthorization`, the
+ * exact `Authorization` header value for the model server (sealed at rest, never shown again).
+ * A string sets it, `null` removes it, and leaving it out keeps the current one.
+ */
+export const gatewaySettingsInput = gatewaySettingsSchema.extend({
+  upstreamAuthorization: z
+    .string()
+    .min(1)
+    .max(8192)
+    .regex(/^[\t\x20-\x7e]+$/, 'must be printable ASCII (a header value)')
+    .nullable()
+    .optional(),
+});
+
+/** Parsed input of a settings change. */
+export type GatewaySettingsInput = z.infer<typeof gatewaySettingsInput>;

@@ -250,6 +250,28 @@ export class Ledger {
     return toStored(r);
   }
 
+  /** Events recorded but not yet integrated, and when the oldest of them was recorded (for metrics). */
+  async backlog(): Promise<{ events: number; oldestMs: number | undefined }> {
+    const db = this.#store.db;
+    const count = await db
+      .selectFrom('ledger_queue')
+      .select((eb) => [eb.fn.countAll().as('n'), eb.fn.min('pos').as('first')])
+      .executeTakeFirst();
+    const first = count?.first;
+    const oldest =
+      first === null || first === undefined
+        ? undefined
+        : await db
+            .selectFrom('ledger_events')
+            .select('time_ms')
+            .where('pos', '=', Number(first))
+            .executeTakeFirst();
+    return {
+      events: Number(count?.n ?? 0),
+      oldestMs: oldest === undefined ? undefined : Number(oldest.time_ms),
+    };
+  }
+
   /** Waits until every event recorded before this call has a sequence number, or throws 503 after `timeoutMs`. */
   async waitIntegrated(timeoutMs: number): Promise<void> {
     const db = this.#store.db;

@@ -106,11 +106,13 @@ function register(app: FastifyInstance, guard: Guard, spec: AnyRoute, document: 
       };
       let ctx: CallContext | undefined;
       if (principal !== undefined && 'action' in spec.access) {
+        const access = spec.access;
         ctx = await guard.authorize(
           request,
           principal,
-          spec.access.action,
-          await spec.access.resource(input),
+          access.action,
+          await access.resource(input),
+          access.facts === undefined ? undefined : await access.facts(input),
         );
       }
       if (document !== undefined) return document;

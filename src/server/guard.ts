@@ -12,7 +12,7 @@ import type { EventActor, Ledger } from '../ledger/index.js';
 import type { Authorizer, EntityRef } from '../policy/index.js';
 import type { Store } from '../store/index.js';
 import type { Metrics } from './metrics.js';
-import type { CallContext } from './route.js';
+import type { CallContext, ResourceFacts } from './route.js';
 
 /** Header naming why the caller wants the data (checked against datasets' allowed purposes). */
 export const PURPOSE_HEADER = 'x-warden-purpose';
@@ -82,12 +82,13 @@ export class Guard {
     throw new WardenError('WARDEN_UNAUTHENTICATED', failureReason(result.failure));
   }
 
-  /** Authorizes `action` on `resource` or throws 403 after recording the denial. */
+  /** Authorizes `action` on `resource` (with the route's `facts` about it) or throws 403 after recording the denial. */
   async authorize(
     request: FastifyRequest,
     principal: Principal,
     action: string,
     resource: EntityRef,
+    facts?: ResourceFacts,
   ): Promise<CallContext> {
     const actor: EventActor = {
       type: principal.type,
@@ -97,6 +98,7 @@ export class Guard {
     };
     const purpose = request.headers[PURPOSE_HEADER];
     const decision = await this.#authorizer.decide(principal, action, resource, {
+      ...(facts?.environment !== undefined ? { environment: facts.environment } : {}),
       sourceIp: request.ip,
       ...(typeof purpose === 'string' && purpose !== '' ? { purpose } : {}),
     });
@@ -109,6 +111,7 @@ export class Guard {
         action,
         resource,
         outcome: 'denied',
+        ...(facts?.environment !== undefined ? { context: { environment: facts.environment } } : {}),
         decision: { policies: decision.policies, reason: decision.reason, bundle: decision.bundle },
         request: { id: request.id },
       });

@@ -1,4 +1,5 @@
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Ledger } from '../ledger/index.js';
 
 /** Warden's Prometheus metrics, in a registry of their own (served at /metrics). */
 export class Metrics {
@@ -46,19 +47,73 @@ export class Metrics {
     labelNames: ['scope'] as const,
     registers: [this.registry],
   });
+  /** Gateway calls served without their ledger event (fail-open endpoints while the ledger was unavailable). */
+  readonly unrecorded = new Counter({
+    name: 'warden_gateway_unrecorded_calls_total',
+    help: 'Gateway calls served without a ledger event because the ledger was unavailable and the endpoint fails open, by endpoint',
+    labelNames: ['endpoint'] as const,
+    registers: [this.registry],
+  });
   readonly #seen = new Set<string>();
+  // Labelled children by endpoint and status, so a call costs no label lookup.
+  readonly #callSeries = new Map<
+    string,
+    { requests: { inc(): void }; seconds: { observe(v: number): void } }
+  >();
 
   /** The gateway's per-call observations, as metrics. */
   readonly gateway = {
     call: (endpoint: { project: string; name: string }, status: number, seconds: number): void => {
-      const label = `${endpoint.project}/${endpoint.name}`;
-      this.gatewayRequests.inc({ endpoint: label, status: String(status) });
-      this.gatewaySeconds.observe({ endpoint: label }, seconds);
+      const key = `${endpoint.project}/${endpoint.name}\u0000${status}`;
+      let series = this.#callSeries.get(key);
+      if (series === undefined) {
+        const label = `${endpoint.project}/${endpoint.name}`;
+        series = {
+          requests: this.gatewayRequests.labels(label, String(status)),
+          seconds: this.gatewaySeconds.labels(label),
+        };
+        if (this.#callSeries.size > 10_000) this.#callSeries.clear();
+        this.#callSeries.set(key, series);
+      }
+      series.requests.inc();
+      series.seconds.observe(seconds);
     },
     rateLimited: (scope: 'principal' | 'endpoint'): void => {
       this.rateLimited.inc({ scope });
     },
+    unrecorded: (endpoint: { project: string; name: string }): void => {
+      this.unrecorded.inc({ endpoint: `${endpoint.project}/${endpoint.name}` });
+    },
   };
+
+  /** Ledger size and integration lag, read from the ledger's public API at each scrape. */
+  watchLedger(ledger: Pick<Ledger, 'info' | 'backlog'>): void {
+    new Gauge({
+      name: 'warden_ledger_size',
+      help: 'Entries in the ledger under its latest signed checkpoint',
+      registers: [this.registry],
+      async collect() {
+        this.set((await ledger.info()).size);
+      },
+    });
+    new Gauge({
+      name: 'warden_ledger_pending_events',
+      help: 'Events recorded but not yet integrated into the Merkle tree',
+      registers: [this.registry],
+      async collect() {
+        this.set((await ledger.backlog()).events);
+      },
+    });
+    new Gauge({
+      name: 'warden_ledger_integration_lag_seconds',
+      help: 'Age of the oldest event not yet integrated (0 when none is waiting)',
+      registers: [this.registry],
+      async collect() {
+        const { oldestMs } = await ledger.backlog();
+        this.set(oldestMs === undefined ? 0 : Math.max(0, Date.now() - oldestMs) / 1000);
+      },
+    });
+  }
 
   /** Observes a refusal caused by a revocation at `revokedAt`, once per revoked subject. */
   observeRevocation(subject: string, revokedAt: number, now: number): void {

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodType } from 'zod';
 import type { Principal } from '../identity/index.js';
 import type { EventActor } from '../ledger/index.js';
-import type { EntityRef, PolicyDecision } from '../policy/index.js';
+import type { EntityRef, PolicyDecision, RequestFacts } from '../policy/index.js';
 
 /** Who is calling, resolved by the guard before any handler runs. */
 export interface CallContext {
@@ -12,6 +12,9 @@ export interface CallContext {
   /** The decision that allowed this call (its policies go into the call's events). */
   readonly decision: PolicyDecision;
 }
+
+/** Request facts a route derives from its resource; the guard adds the caller's own (IP, purpose, MFA). */
+export type ResourceFacts = Pick<RequestFacts, 'environment'>;
 
 /** The parsed, validated parts of a request. */
 export interface RouteInput<Q, B, P> {
@@ -34,6 +37,8 @@ export interface RouteSpec<Q = unknown, B = unknown, P = unknown> {
         readonly action: string;
         /** The resource to authorize; async when it must be looked up (e.g. a request's model version). */
         readonly resource: (input: RouteInput<Q, B, P>) => EntityRef | Promise<EntityRef>;
+        /** Facts about the resource the policies see in `context` (e.g. an endpoint's environment). */
+        readonly facts?: (input: RouteInput<Q, B, P>) => ResourceFacts | Promise<ResourceFacts>;
       };
   readonly query?: ZodType<Q>;
   readonly body?: ZodType<B>;

@@ -2,7 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import { catalogResolver, Datasets, Lineage, Projects } from '../catalog/index.js';
 import type { Config } from '../config/index.js';
 import { type Clock, systemClock } from '../core/index.js';
-import { AuditQueue, EndpointDirectory, Gateway, TokenBuckets } from '../gateway/index.js';
+import {
+  AuditQueue,
+  EndpointDirectory,
+  EndpointSettings,
+  Gateway,
+  MemoryTokenBuckets,
+  RedisTokenBuckets,
+} from '../gateway/index.js';
 import {
   type BootstrapResult,
   bootstrap,
@@ -154,12 +161,25 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
     const audit = new AuditQueue({
       store,
       ledger,
+      clock,
       onError: (err) => app.log.error({ err }, 'gateway events could not be recorded; retrying'),
     });
-    const endpointDirectory = new EndpointDirectory({ store, clock });
+    const upstreamBox = new SecretBox(keys.hmacKey, 'warden upstream credentials');
+    const endpointDirectory = new EndpointDirectory({ store, clock, box: upstreamBox });
+    const endpointSettings = new EndpointSettings({
+      store,
+      ledger,
+      box: upstreamBox,
+      directory: endpointDirectory,
+    });
+    const buckets =
+      config.redisUrl !== ''
+        ? new RedisTokenBuckets({ url: config.redisUrl, prefix: config.redisPrefix })
+        : new MemoryTokenBuckets(clock);
+    metrics.watchLedger(ledger);
     const gateway = new Gateway({
       audit,
-      buckets: new TokenBuckets(clock),
+      buckets,
       clock,
       observer: metrics.gateway,
       limits: {
@@ -197,6 +217,7 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
       stages,
       aliases,
       endpoints,
+      endpointSettings,
     });
     const app = buildApp({
       guard,
@@ -237,6 +258,7 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
           if (retentionTimer) clearInterval(retentionTimer);
           await app.close();
           await gateway.close();
+          await buckets.close();
           await audit.drain().catch((err) => app.log.error({ err }, 'gateway events lost at shutdown'));
           await integrator.stop();
           await store.close();

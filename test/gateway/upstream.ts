@@ -77,6 +77,11 @@ export async function startUpstream(): Promise<Upstream> {
         }, 10);
         return;
       }
+      if (url === '/ok') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"ok":true}');
+        return;
+      }
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end('{"error":"no such path"}');
     });

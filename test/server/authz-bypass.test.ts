@@ -72,6 +72,8 @@ const SAMPLES: Record<string, { query?: string; body?: unknown; url?: string }> 
   'GET /api/v1/audit/events': {},
   'GET /gw/:project/:endpoint/*': {},
   'POST /gw/:project/:endpoint/*': { body: { inputs: [] } },
+  'GET /api/v1/endpoints/:id/gateway': {},
+  'PUT /api/v1/endpoints/:id/gateway': { body: { settings: { timeoutMs: 1000 } } },
   'GET /api/v1/audit/events/:id': {},
   'GET /api/v1/audit/events/:id/proof': {},
   'GET /api/v1/audit/export': {},

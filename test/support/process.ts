@@ -56,9 +56,13 @@ export interface ServerProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `warden serve` on `port` with `WARDEN_*` settings in `env`; see `waitReady`. */
-export function spawnServer(port: number, env: Record<string, string>): ServerProcess {
-  const child = spawn(process.execPath, [CLI, 'serve'], {
+/** Starts `warden serve` on `port` with `WARDEN_*` settings in `env` (and `nodeArgs` for node); see `waitReady`. */
+export function spawnServer(
+  port: number,
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
+): ServerProcess {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve'], {
     env: childEnv({ WARDEN_HOST: '127.0.0.1', WARDEN_PORT: String(port), ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -283,11 +287,16 @@ export interface Replicas {
   readonly a: ServerProcess;
   readonly b: ServerProcess;
   readonly admin: string;
+  /** The database both replicas use. */
+  readonly databaseUrl: string;
   stop(): Promise<void>;
 }
 
-/** Starts replica A (it bootstraps and creates the keys), then replica B, which shares them through the data dir. */
-export async function startReplicas(): Promise<Replicas> {
+/**
+ * Starts replica A (it bootstraps and creates the keys), then replica B, which shares them through the
+ * data dir; both get the extra `WARDEN_*` settings in `settings`.
+ */
+export async function startReplicas(settings: Record<string, string> = {}): Promise<Replicas> {
   const backend = await freshBackend('postgres');
   const admin = newToken();
   const env = {
@@ -295,6 +304,7 @@ export async function startReplicas(): Promise<Replicas> {
     WARDEN_DATABASE_URL: backend.databaseUrl,
     WARDEN_BOOTSTRAP_TOKEN: admin,
     WARDEN_LOG_LEVEL: 'warn',
+    ...settings,
   };
   const a = spawnServer(await freePort(), env);
   await waitReady(a);
@@ -304,6 +314,7 @@ export async function startReplicas(): Promise<Replicas> {
     a,
     b,
     admin,
+    databaseUrl: backend.databaseUrl,
     stop: async () => {
       await Promise.all([a.kill(), b.kill()]);
       await backend.drop();

@@ -28,6 +28,11 @@ export function gatewayRoutes(deps: { gateway: Gateway; endpointDirectory: Endpo
           const ep = await deps.endpointDirectory.find(p.project, p.endpoint);
           return { type: 'Endpoint', id: ep?.id ?? `${p.project}/${p.endpoint}` };
         },
+        // Cedar sees the endpoint's environment as context.environment (cached lookup, no second query).
+        facts: async ({ params: p }) => {
+          const ep = await deps.endpointDirectory.find(p.project, p.endpoint);
+          return ep === undefined ? {} : { environment: ep.environment };
+        },
       },
       handler: async (ctx, { params: p }, request, reply) => {
         const endpoint = await deps.endpointDirectory.find(p.project, p.endpoint);

@@ -1,5 +1,5 @@
 import type { Datasets, Lineage, Projects } from '../../catalog/index.js';
-import type { EndpointDirectory, Gateway } from '../../gateway/index.js';
+import type { EndpointDirectory, EndpointSettings, Gateway } from '../../gateway/index.js';
 import type {
   Credentials,
   Directory,
@@ -23,6 +23,7 @@ import { endpointRoutes } from './endpoints.js';
 import { eventRoutes } from './events.js';
 import { exportRoutes } from './export.js';
 import { gatewayRoutes } from './gateway.js';
+import { gatewaySettingsRoutes } from './gateway-settings.js';
 import { healthRoutes } from './health.js';
 import { holdRoutes } from './holds.js';
 import { ledgerRoutes } from './ledger.js';
@@ -65,6 +66,7 @@ export function allRoutes(deps: {
   stages: Stages;
   aliases: Aliases;
   endpoints: Endpoints;
+  endpointSettings: EndpointSettings;
 }): AnyRoute[] {
   return [
     ...healthRoutes(deps),
@@ -87,5 +89,6 @@ export function allRoutes(deps: {
     ...modelRoutes(deps),
     ...promotionRoutes(deps),
     ...endpointRoutes(deps),
+    ...gatewaySettingsRoutes(deps),
   ];
 }

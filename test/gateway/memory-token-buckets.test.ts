@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { TokenBuckets } from '../../src/gateway/index.js';
+import { MemoryTokenBuckets } from '../../src/gateway/index.js';
 
-describe('TokenBuckets', () => {
+describe('MemoryTokenBuckets', () => {
   it('allows a burst, then refills at the rate and says when to retry', () => {
     const clock = { ms: 0, now: () => clock.ms };
-    const buckets = new TokenBuckets(clock);
+    const buckets = new MemoryTokenBuckets(clock);
     const limit = { perSecond: 2, burst: 3 };
     for (let i = 0; i < 3; i++) assert.equal(buckets.take('p', limit).allowed, true);
     assert.deepEqual(buckets.take('p', limit), { allowed: false, retryAfter: 1 });
@@ -24,7 +24,7 @@ describe('TokenBuckets', () => {
         fc.array(fc.integer({ min: 0, max: 2000 }), { minLength: 1, maxLength: 200 }),
         (perSecond, burst, steps) => {
           const clock = { ms: 0, now: () => clock.ms };
-          const buckets = new TokenBuckets(clock);
+          const buckets = new MemoryTokenBuckets(clock);
           let allowed = 0;
           for (const step of steps) {
             clock.ms += step;
@@ -38,7 +38,7 @@ describe('TokenBuckets', () => {
 
   it('forgets the least recently used buckets past its size', () => {
     const clock = { ms: 0, now: () => clock.ms };
-    const buckets = new TokenBuckets(clock, 2);
+    const buckets = new MemoryTokenBuckets(clock, 2);
     const limit = { perSecond: 0.001, burst: 1 };
     buckets.take('a', limit);
     buckets.take('b', limit);

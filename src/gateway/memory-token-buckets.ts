@@ -1,17 +1,5 @@
 import type { Clock } from '../core/index.js';
-
-/** A rate: `perSecond` sustained, up to `burst` at once. */
-export interface RateLimit {
-  readonly perSecond: number;
-  readonly burst: number;
-}
-
-/** The outcome of taking from a bucket. */
-export interface Take {
-  readonly allowed: boolean;
-  /** Whole seconds until the call would be allowed (0 when allowed), for `Retry-After`. */
-  readonly retryAfter: number;
-}
+import type { RateLimit, Take, TokenBuckets } from './token-buckets.js';
 
 interface Bucket {
   tokens: number;
@@ -19,11 +7,11 @@ interface Bucket {
 }
 
 /**
- * Token buckets by key, in this process's memory: each starts full at `burst` and refills at
+ * Token buckets by key, in this process's memory (one replica's own counters): each starts full at `burst` and refills at
  * `perSecond`. The least recently used buckets are dropped past `maxKeys` (a dropped bucket comes
  * back full, which only ever errs towards allowing a call that had waited).
  */
-export class TokenBuckets {
+export class MemoryTokenBuckets implements TokenBuckets {
   readonly #clock: Clock;
   readonly #maxKeys: number;
   readonly #buckets = new Map<string, Bucket>();
@@ -53,4 +41,6 @@ export class TokenBuckets {
     const wait = limit.perSecond > 0 ? (cost - bucket.tokens) / limit.perSecond : Number.POSITIVE_INFINITY;
     return { allowed: false, retryAfter: Number.isFinite(wait) ? Math.max(1, Math.ceil(wait)) : 3600 };
   }
+
+  async close(): Promise<void> {}
 }
