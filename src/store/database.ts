@@ -7,6 +7,7 @@ import type { Dialect } from './dialect.js';
 import * as initial from './migrations/001-initial.js';
 import * as identity from './migrations/002-identity.js';
 import * as lifecycle from './migrations/004-lifecycle.js';
+import * as monitor from './migrations/008-monitor.js';
 import type { Database } from './schema.js';
 
 // int8 columns hold sequence numbers and millisecond times, all below 2^53.
@@ -71,6 +72,7 @@ async function migrate(store: Store): Promise<void> {
     '001-initial': { up: (db) => initial.up(db, store.dialect) },
     '002-identity': { up: (db) => identity.up(db, store.dialect) },
     '004-lifecycle': { up: (db) => lifecycle.up(db, store.dialect) },
+    '008-monitor': { up: (db) => monitor.up(db, store.dialect) },
   };
   const migrator = new Migrator({
     db: store.db,

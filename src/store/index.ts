@@ -6,5 +6,6 @@ export { endOnce } from './end-once.js';
 export { bumpAuthzEpoch, readAuthzEpoch } from './epoch.js';
 export type * from './schema.js';
 export type * from './schema-lifecycle.js';
+export type * from './schema-monitor.js';
 export { checkFolderEntries, type FolderEntry } from './upload-folder.js';
 export { checkManifestPaths, PATH_LIMITS } from './upload-paths.js';
