@@ -46,6 +46,13 @@ export class Metrics {
     labelNames: ['scope'] as const,
     registers: [this.registry],
   });
+  /** Alerts raised by the misuse detectors, by kind and severity. */
+  readonly alerts = new Counter({
+    name: 'warden_alerts_total',
+    help: 'Alerts raised by the misuse detectors, by kind and severity',
+    labelNames: ['kind', 'severity'] as const,
+    registers: [this.registry],
+  });
   readonly #seen = new Set<string>();
 
   /** The gateway's per-call observations, as metrics. */

@@ -24,6 +24,7 @@ import {
   SensitiveFields,
   SoleLeadership,
 } from '../ledger/index.js';
+import { Alerts, Monitor, parseMonitorSettings } from '../monitor/index.js';
 import { Authorizer, Bindings } from '../policy/index.js';
 import { BlobStore, openStore, type Store } from '../store/index.js';
 import { buildApp } from './app.js';
@@ -44,6 +45,8 @@ export interface Runtime {
   readonly authorizer: Authorizer;
   readonly bindings: Bindings;
   readonly metrics: Metrics;
+  /** Misuse detection: runs the detectors over integrated events on the integrator's leader. */
+  readonly monitor: Monitor;
   readonly app: FastifyInstance;
   /** The route table the app serves. */
   readonly routes: readonly AnyRoute[];
@@ -148,6 +151,24 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
         connectTimeoutMs: config.gatewayConnectTimeoutMs,
       },
     });
+    const monitorSettings = parseMonitorSettings({
+      detectors: config.detectors,
+      webhooks: config.alertWebhooks,
+      intervalMs: config.monitorIntervalMs,
+      webhookMaxAttempts: config.webhookMaxAttempts,
+      webhookBackoffMs: config.webhookBackoffMs,
+    });
+    const alerts = new Alerts({ store, ledger, clock, webhooks: monitorSettings.webhooks });
+    const monitor = new Monitor({
+      store,
+      ledger,
+      alerts,
+      clock,
+      settings: monitorSettings,
+      isLeader: () => integrator.isLeader,
+      onAlert: (a) => metrics.alerts.inc({ kind: a.kind, severity: a.severity }),
+      onError: (err) => app.log.error({ err }, 'misuse detection pass failed; retrying'),
+    });
     const routes = allRoutes({
       store,
       ledger,
@@ -168,6 +189,7 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
       lineage,
       gateway,
       endpoints,
+      alerts,
     });
     const app = buildApp({
       guard,
@@ -178,6 +200,7 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
     });
     const boot = await bootstrap(store, ledger, config.bootstrapToken, clock);
     integrator.start();
+    monitor.start();
     const retentionTimer =
       config.retentionDays > 0
         ? setInterval(() => {
@@ -200,6 +223,7 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
       authorizer,
       bindings,
       metrics,
+      monitor,
       app,
       routes,
       bootstrap: boot,
@@ -207,6 +231,7 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
         closing ??= (async () => {
           if (retentionTimer) clearInterval(retentionTimer);
           await app.close();
+          await monitor.stop();
           await gateway.close();
           await audit.drain().catch((err) => app.log.error({ err }, 'gateway events lost at shutdown'));
           await integrator.stop();

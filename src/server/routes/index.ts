@@ -9,11 +9,13 @@ import type {
   Throttle,
 } from '../../identity/index.js';
 import type { Integrator, Ledger, Retention } from '../../ledger/index.js';
+import type { Alerts } from '../../monitor/index.js';
 import type { Authorizer, Bindings } from '../../policy/index.js';
 import type { Store } from '../../store/index.js';
 import type { Metrics } from '../metrics.js';
 import type { AnyRoute } from '../route.js';
 import { accessRoutes } from './access.js';
+import { alertRoutes } from './alerts.js';
 import { auditRoutes } from './audit.js';
 import { authRoutes } from './auth.js';
 import { datasetRoutes } from './datasets.js';
@@ -52,6 +54,7 @@ export function allRoutes(deps: {
   lineage: Lineage;
   gateway: Gateway;
   endpoints: EndpointDirectory;
+  alerts: Alerts;
 }): AnyRoute[] {
   return [
     ...healthRoutes(deps),
@@ -71,5 +74,6 @@ export function allRoutes(deps: {
     ...datasetRoutes(deps),
     ...lineageRoutes(deps),
     ...gatewayRoutes(deps),
+    ...alertRoutes(deps),
   ];
 }
