@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { WardenError } from '../core/index.js';
 import { ApiError } from './client.js';
+import { alertCommand } from './commands/alert.js';
 import { apiCommands } from './commands/api.js';
 import { auditCommand } from './commands/audit.js';
 import { datasetCommand } from './commands/dataset.js';
@@ -27,6 +28,7 @@ identityCommands(program);
 projectCommand(program);
 datasetCommand(program);
 lineageCommand(program);
+alertCommand(program);
 
 try {
   await program.parseAsync(process.argv);
