@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { loadConfig } from '../../src/config/index.js';
 import {
   authFailureBursts,
   buildDetectors,
@@ -291,6 +292,15 @@ describe('detector settings', () => {
     assert.throws(
       () => parseMonitorSettings({ ...base, detectors: { nope: {} }, webhooks: [] }),
       /WARDEN_DETECTORS/,
+    );
+    assert.throws(
+      () => loadConfig({}, { WARDEN_DETECTORS: '[1]' }, undefined),
+      (err: { issues: { field: string }[] }) => err.issues[0]?.field === 'detectors (WARDEN_DETECTORS)',
+    );
+    assert.throws(
+      () => loadConfig({}, { WARDEN_ALERT_WEBHOOKS: '{"url": 1' }, undefined),
+      (err: { issues: { field: string }[] }) =>
+        err.issues[0]?.field === 'alertWebhooks (WARDEN_ALERT_WEBHOOKS)',
     );
   });
 });

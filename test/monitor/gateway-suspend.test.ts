@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startUpstream, type Upstream } from '../gateway/upstream.js';
 import { backends } from '../support/backends.js';
+import { eventually } from '../support/process.js';
 import { type TestServer, testServer } from '../support/runtime.js';
 
 for (const dialect of await backends()) {
@@ -61,7 +62,11 @@ for (const dialect of await backends()) {
           created_ms: now,
         })
         .execute();
-      const created = await s.inject({ method: 'POST', url: '/api/v1/principals', body: { type: 'service', name: 'scorer-client' } });
+      const created = await s.inject({
+        method: 'POST',
+        url: '/api/v1/principals',
+        body: { type: 'service', name: 'scorer-client' },
+      });
       const id = created.json().id;
       const bound = await s.inject({
         method: 'POST',
@@ -73,7 +78,11 @@ for (const dialect of await backends()) {
         },
       });
       assert.equal(bound.statusCode, 201, bound.body);
-      const token = await s.inject({ method: 'POST', url: `/api/v1/principals/${id}/tokens`, body: { description: 'client' } });
+      const token = await s.inject({
+        method: 'POST',
+        url: `/api/v1/principals/${id}/tokens`,
+        body: { description: 'client' },
+      });
       caller = token.json().token;
       await s.rt.app.listen({ port: 0, host: '127.0.0.1' });
       base = `http://127.0.0.1:${(s.rt.app.server.address() as AddressInfo).port}`;
@@ -89,10 +98,13 @@ for (const dialect of await backends()) {
     it('an oversized call suspends the token: the next call is refused, and works again after the period', async () => {
       assert.equal((await call(small)).status, 200);
       assert.equal((await call(JSON.stringify({ inputs: [{ data: Array(100).fill(1) }] }))).status, 413);
-      await s.rt.ledger.waitIntegrated(5000);
-      await s.rt.monitor.runOnce();
-      const [alert] = (await s.inject({ method: 'GET', url: '/api/v1/alerts?severity=critical' })).json().alerts;
-      assert.equal(alert?.kind, 'oversized');
+      // The gateway writes its call events in batches just after the response: wait for the alert.
+      const alert = await eventually('the oversized alert', async () => {
+        await s.rt.ledger.waitIntegrated(5000);
+        await s.rt.monitor.runOnce();
+        return (await s.inject({ method: 'GET', url: '/api/v1/alerts?severity=critical' })).json().alerts[0];
+      });
+      assert.equal(alert.kind, 'oversized');
       assert.equal(alert.project, 'fraud');
       assert.equal((await call(small)).status, 401, 'the next call is refused at once');
 

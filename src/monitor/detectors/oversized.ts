@@ -1,6 +1,8 @@
 import { type Detector, isPrincipal, suspensionFor } from '../detector.js';
 import type { DetectorSettings } from '../settings.js';
 
+const MAX_KEYS = 50_000;
+
 /** Gateway calls refused as too large (413) or carrying more than `maxBytes`; one alert per principal per cooldown. */
 export function oversizedPayloads(s: DetectorSettings['oversized']): Detector {
   let last = new Map<string, number>();
@@ -15,7 +17,10 @@ export function oversizedPayloads(s: DetectorSettings['oversized']): Detector {
       const who = isPrincipal(e) ? e.actorId : `ip:${e.ip ?? 'unknown'}`;
       const previous = last.get(who);
       if (previous !== undefined && e.timeMs - previous < cooldownMs) return [];
-      if (last.size >= 50_000) last = new Map([...last].filter(([, t]) => e.timeMs - t < cooldownMs));
+      if (last.size >= MAX_KEYS) {
+        last = new Map([...last].filter(([, t]) => e.timeMs - t < cooldownMs));
+        if (last.size >= MAX_KEYS) last = new Map([...last].slice(MAX_KEYS / 2));
+      }
       last.set(who, e.timeMs);
       return [
         {
