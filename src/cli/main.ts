@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { WardenError } from '../core/index.js';
 import { ApiError } from './client.js';
+import { alertCommand } from './commands/alert.js';
 import { apiCommands } from './commands/api.js';
 import { auditCommand } from './commands/audit.js';
 import { datasetCommand } from './commands/dataset.js';
@@ -37,6 +38,7 @@ lineageCommand(program);
 modelWorkflowCommands(modelCommand(program));
 promotionCommand(program);
 endpointCommand(program);
+alertCommand(program);
 
 try {
   await program.parseAsync(process.argv);

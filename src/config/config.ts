@@ -125,9 +125,48 @@ export const SETTINGS = {
     help: 'JSON array of trusted OpenID providers (see README: Single sign-on)',
     default: '[]',
   },
+  detectors: {
+    env: 'WARDEN_DETECTORS',
+    help: 'JSON object tuning the misuse detectors (see README: Misuse detection and alerts)',
+    default: '{}',
+  },
+  alertWebhooks: {
+    env: 'WARDEN_ALERT_WEBHOOKS',
+    help: 'JSON array of webhooks alerts are sent to: {url, secret, kinds?, minSeverity?}',
+    default: '[]',
+  },
+  monitorIntervalMs: {
+    env: 'WARDEN_MONITOR_INTERVAL_MS',
+    help: 'pause between the monitor passes over new ledger events (ms)',
+    default: '1000',
+  },
+  webhookMaxAttempts: {
+    env: 'WARDEN_WEBHOOK_MAX_ATTEMPTS',
+    help: 'delivery attempts per alert webhook before it is dead-lettered',
+    default: '8',
+  },
+  webhookBackoffMs: {
+    env: 'WARDEN_WEBHOOK_BACKOFF_MS',
+    help: 'first webhook retry delay; it doubles per attempt, at most an hour (ms)',
+    default: '5000',
+  },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
+
+/** A setting holding JSON of the given shape (`object` or `array`), parsed; the detail is checked by its owner. */
+const jsonSetting = (shape: 'object' | 'array') =>
+  z.string().transform((s, ctx) => {
+    try {
+      const v = JSON.parse(s) as unknown;
+      if (shape === 'array' ? !Array.isArray(v) : v === null || typeof v !== 'object' || Array.isArray(v))
+        throw new Error(`must be a JSON ${shape}`);
+      return v;
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `must be a JSON ${shape}: ${(err as Error).message}` });
+      return z.NEVER;
+    }
+  });
 
 const schema = z.object({
   dataDir: z.string().min(1),
@@ -191,6 +230,11 @@ const schema = z.object({
       return z.NEVER;
     }
   }),
+  detectors: jsonSetting('object'),
+  alertWebhooks: jsonSetting('array'),
+  monitorIntervalMs: z.coerce.number().int().min(10).max(3_600_000),
+  webhookMaxAttempts: z.coerce.number().int().min(1).max(100),
+  webhookBackoffMs: z.coerce.number().int().min(1).max(3_600_000),
 });
 
 /** Resolved configuration. */
@@ -215,7 +259,13 @@ export function loadConfig(
   for (const [name, s] of Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]) {
     raw[name] = overrides[name] ?? env[s.env] ?? file[name] ?? s.default;
     if (Array.isArray(raw[name]))
-      raw[name] = name === 'oidcIssuers' ? JSON.stringify(raw[name]) : (raw[name] as unknown[]).join(',');
+      raw[name] =
+        name === 'oidcIssuers' || name === 'alertWebhooks'
+          ? JSON.stringify(raw[name])
+          : (raw[name] as unknown[]).join(',');
+    // JSON-valued settings may be written as objects in the config file.
+    if (name === 'detectors' && raw[name] !== null && typeof raw[name] === 'object')
+      raw[name] = JSON.stringify(raw[name]);
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {

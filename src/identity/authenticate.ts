@@ -12,6 +12,7 @@ export type AuthFailure =
   | 'revoked'
   | 'expired'
   | 'inactive'
+  | 'suspended'
   | 'invalid-jwt';
 
 /** A principal, or why not; `revoked` says which principal or credential was cut off and when. */
@@ -76,12 +77,14 @@ async function tokenPrincipal(deps: AuthenticateDeps, secret: string) {
       't.revoked_ms',
       't.last_used_ms',
       't.mfa_until_ms',
+      't.suspended_until_ms',
       'p.id as pid',
       'p.type',
       'p.name',
       'p.status',
       'p.attributes',
       'p.updated_ms',
+      'p.suspended_until_ms as p_suspended_until_ms',
     ])
     .select((eb) => eb.selectFrom('authz_epoch').select('epoch').where('id', '=', 1).as('epoch'))
     .where('t.token_sha256', '=', digest)
@@ -95,6 +98,8 @@ async function tokenPrincipal(deps: AuthenticateDeps, secret: string) {
       revoked: { subject: `token:${row.id}`, at: Number(row.revoked_ms) },
     };
   if (row.expires_ms !== null && Number(row.expires_ms) <= now) return { failure: 'expired' as const };
+  if (suspendedAt(row.suspended_until_ms, now))
+    return { failure: 'suspended' as const, detail: `token ${row.id} is suspended until ${until(row)}` };
   if (row.last_used_ms === null || now - Number(row.last_used_ms) > TOUCH_GRANULARITY_MS) {
     await db.updateTable('api_tokens').set({ last_used_ms: now }).where('id', '=', row.id).execute();
   }
@@ -106,9 +111,11 @@ async function tokenPrincipal(deps: AuthenticateDeps, secret: string) {
     status: row.status,
     attributes: row.attributes,
     updated_ms: row.updated_ms,
+    suspended_until_ms: row.p_suspended_until_ms,
   };
   return principalOf(
     db,
+    now,
     owner,
     { kind: 'token', id: row.id },
     JSON.parse(row.scopes) as string[],
@@ -153,6 +160,7 @@ async function sessionPrincipal(deps: AuthenticateDeps, secret: string) {
   const claimed = row.claim_groups ? await groupIdsNamed(db, JSON.parse(row.claim_groups) as string[]) : [];
   return principalOf(
     db,
+    now,
     row.principal_id,
     { kind: 'session', id: row.id },
     ['*'],
@@ -182,6 +190,7 @@ async function jwtPrincipal(deps: AuthenticateDeps, jwt: string) {
   );
   return principalOf(
     deps.db,
+    deps.now,
     id,
     { kind: 'oidc', id: `${identity.issuer}#${identity.subject}` },
     ['*'],
@@ -191,11 +200,14 @@ async function jwtPrincipal(deps: AuthenticateDeps, jwt: string) {
   );
 }
 
-type PrincipalRow = Pick<PrincipalTable, 'id' | 'type' | 'name' | 'status' | 'attributes' | 'updated_ms'>;
+type PrincipalRow = Pick<PrincipalTable, 'id' | 'type' | 'name' | 'status' | 'attributes' | 'updated_ms'> & {
+  suspended_until_ms?: number | null | undefined;
+};
 
 /** The principal behind a credential (its row already read, or read here by id) with its active groups. */
 async function principalOf(
   db: Kysely<Database>,
+  now: number,
   who: string | PrincipalRow,
   credential: CredentialRef,
   scopes: string[],
@@ -208,12 +220,17 @@ async function principalOf(
       ? who
       : await db
           .selectFrom('principals')
-          .select(['id', 'type', 'name', 'status', 'attributes', 'updated_ms'])
+          .select(['id', 'type', 'name', 'status', 'attributes', 'updated_ms', 'suspended_until_ms'])
           .where('id', '=', who)
           .executeTakeFirst();
   if (!p || p.type === 'group') return { failure: 'inactive' };
   if (p.status !== 'active')
     return { failure: 'inactive', revoked: { subject: `principal:${p.id}`, at: Number(p.updated_ms ?? 0) } };
+  if (suspendedAt(p.suspended_until_ms, now))
+    return {
+      failure: 'suspended',
+      detail: `principal ${p.id} is suspended until ${new Date(Number(p.suspended_until_ms)).toISOString()}`,
+    };
   const stored = await db
     .selectFrom('group_members as m')
     .innerJoin('principals as g', 'g.id', 'm.group_id')
@@ -235,6 +252,15 @@ async function principalOf(
       epoch,
     }),
   };
+}
+
+/** Whether a detector's time-limited suspension (an until-time, migration 008) is still in force at `now`. */
+function suspendedAt(untilMs: number | null | undefined, now: number): boolean {
+  return untilMs !== null && untilMs !== undefined && Number(untilMs) > now;
+}
+
+function until(row: { suspended_until_ms: number | null }): string {
+  return new Date(Number(row.suspended_until_ms)).toISOString();
 }
 
 /** Ids of the active Warden groups with these names (how identity-provider group claims map to groups). */

@@ -94,6 +94,8 @@ export class Guard {
       type: principal.type,
       id: principal.id,
       ...clientFacts(request),
+      // Which credential acted (e.g. `token:<id>`), so a detector can suspend just that token.
+      session: `${principal.credential.kind}:${principal.credential.id}`,
       mfa: principal.mfa,
     };
     const purpose = request.headers[PURPOSE_HEADER];
@@ -161,6 +163,8 @@ function failureReason(failure: AuthFailure): string {
       return 'the token has expired';
     case 'inactive':
       return 'the principal is not active';
+    case 'suspended':
+      return 'the credential or its principal is suspended for a while after a misuse alert';
     case 'invalid-jwt':
       return 'the JWT was not accepted';
   }

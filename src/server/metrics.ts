@@ -54,6 +54,13 @@ export class Metrics {
     labelNames: ['endpoint'] as const,
     registers: [this.registry],
   });
+  /** Alerts raised by the misuse detectors, by kind and severity. */
+  readonly alerts = new Counter({
+    name: 'warden_alerts_total',
+    help: 'Alerts raised by the misuse detectors, by kind and severity',
+    labelNames: ['kind', 'severity'] as const,
+    registers: [this.registry],
+  });
   readonly #seen = new Set<string>();
   // Labelled children by endpoint and status, so a call costs no label lookup.
   readonly #callSeries = new Map<

@@ -31,6 +31,7 @@ import {
   SensitiveFields,
   SoleLeadership,
 } from '../ledger/index.js';
+import { Alerts, Monitor, parseMonitorSettings } from '../monitor/index.js';
 import { Authorizer, Bindings } from '../policy/index.js';
 import { Models, Provenances, Signatures, Versions } from '../registry/index.js';
 import { BlobStore, openStore, type Store } from '../store/index.js';
@@ -53,6 +54,8 @@ export interface Runtime {
   readonly authorizer: Authorizer;
   readonly bindings: Bindings;
   readonly metrics: Metrics;
+  /** Misuse detection: runs the detectors over integrated events on the integrator's leader. */
+  readonly monitor: Monitor;
   readonly app: FastifyInstance;
   /** The route table the app serves. */
   readonly routes: readonly AnyRoute[];
@@ -189,6 +192,24 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
         connectTimeoutMs: config.gatewayConnectTimeoutMs,
       },
     });
+    const monitorSettings = parseMonitorSettings({
+      detectors: config.detectors,
+      webhooks: config.alertWebhooks,
+      intervalMs: config.monitorIntervalMs,
+      webhookMaxAttempts: config.webhookMaxAttempts,
+      webhookBackoffMs: config.webhookBackoffMs,
+    });
+    const alerts = new Alerts({ store, ledger, clock, webhooks: monitorSettings.webhooks });
+    const monitor = new Monitor({
+      store,
+      ledger,
+      alerts,
+      clock,
+      settings: monitorSettings,
+      isLeader: () => integrator.isLeader,
+      onAlert: (a) => metrics.alerts.inc({ kind: a.kind, severity: a.severity }),
+      onError: (err) => app.log.error({ err }, 'misuse detection pass failed; retrying'),
+    });
     const routes = allRoutes({
       store,
       ledger,
@@ -218,6 +239,7 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
       aliases,
       endpoints,
       endpointSettings,
+      alerts,
     });
     const app = buildApp({
       guard,
@@ -228,6 +250,7 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
     });
     const boot = await bootstrap(store, ledger, config.bootstrapToken, clock);
     integrator.start();
+    monitor.start();
     const retentionTimer =
       config.retentionDays > 0
         ? setInterval(() => {
@@ -250,6 +273,7 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
       authorizer,
       bindings,
       metrics,
+      monitor,
       app,
       routes,
       bootstrap: boot,
@@ -257,6 +281,7 @@ export async function startRuntime(config: Config, clock: Clock = systemClock): 
         closing ??= (async () => {
           if (retentionTimer) clearInterval(retentionTimer);
           await app.close();
+          await monitor.stop();
           await gateway.close();
           await buckets.close();
           await audit.drain().catch((err) => app.log.error({ err }, 'gateway events lost at shutdown'));

@@ -10,6 +10,7 @@ import * as ledgerQueue from './migrations/003-ledger-queue.js';
 import * as lifecycle from './migrations/004-lifecycle.js';
 import * as registry from './migrations/006-registry.js';
 import * as workflow from './migrations/007-workflow.js';
+import * as monitor from './migrations/008-monitor.js';
 import type { Database } from './schema.js';
 
 // int8 columns hold sequence numbers and millisecond times, all below 2^53.
@@ -77,6 +78,7 @@ async function migrate(store: Store): Promise<void> {
     '004-lifecycle': { up: (db) => lifecycle.up(db, store.dialect) },
     '006-registry': { up: (db) => registry.up(db, store.dialect) },
     '007-workflow': { up: (db) => workflow.up(db, store.dialect) },
+    '008-monitor': { up: (db) => monitor.up(db, store.dialect) },
   };
   const migrator = new Migrator({
     db: store.db,

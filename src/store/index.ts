@@ -6,6 +6,7 @@ export { endOnce } from './end-once.js';
 export { bumpAuthzEpoch, readAuthzEpoch } from './epoch.js';
 export type * from './schema.js';
 export type * from './schema-lifecycle.js';
+export type * from './schema-monitor.js';
 export type * from './schema-workflow.js';
 export { checkFolderEntries, type FolderEntry } from './upload-folder.js';
 export { checkManifestPaths, PATH_LIMITS } from './upload-paths.js';

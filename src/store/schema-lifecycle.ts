@@ -200,6 +200,8 @@ export interface AlertTable {
   created_ms: number;
   updated_ms: number;
   updated_by: string | null;
+  /** One alert per detector window (migration 008); null for alerts raised otherwise. */
+  dedupe_key?: string | null;
 }
 
 /** The lifecycle tables (migration 004). */

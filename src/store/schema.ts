@@ -1,5 +1,6 @@
 import type { Generated } from 'kysely';
 import type { LifecycleTables } from './schema-lifecycle.js';
+import type { MonitorTables } from './schema-monitor.js';
 import type { WorkflowTables } from './schema-workflow.js';
 
 /**
@@ -86,6 +87,8 @@ export interface PrincipalTable {
   /** JSON object of attributes the policy sees. */
   attributes: string | null;
   updated_ms: number | null;
+  /** Until when a detector suspended the principal (migration 008); authentication refuses it before then. */
+  suspended_until_ms?: number | null;
 }
 
 /** API tokens, kept only as SHA-256 of the secret. */
@@ -100,6 +103,8 @@ export interface ApiTokenTable {
   last_used_ms: number | null;
   revoked_ms: number | null;
   mfa_until_ms: number | null;
+  /** Until when a detector suspended the token (migration 008); authentication refuses it before then. */
+  suspended_until_ms: Generated<number | null>;
 }
 
 /** Group membership (groups are principals of type `group`). */
@@ -161,7 +166,7 @@ export interface SettingTable {
   value: string;
 }
 
-export interface Database extends LifecycleTables, WorkflowTables {
+export interface Database extends LifecycleTables, WorkflowTables, MonitorTables {
   ledger_events: LedgerEventTable;
   ledger_leaves: LedgerLeafTable;
   ledger_queue: LedgerQueueTable;

@@ -65,6 +65,7 @@ const ROLE_ACTIONS: Record<string, readonly string[] | 'all'> = {
     'access.review',
     'project.read',
     'model.read',
+    'alert.read',
   ],
 };
 const ROLES = Object.keys(ROLE_ACTIONS);

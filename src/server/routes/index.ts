@@ -9,6 +9,7 @@ import type {
   Throttle,
 } from '../../identity/index.js';
 import type { Integrator, Ledger, Retention } from '../../ledger/index.js';
+import type { Alerts } from '../../monitor/index.js';
 import type { Authorizer, Bindings } from '../../policy/index.js';
 import type { Models, Provenances, Signatures, Versions } from '../../registry/index.js';
 import type { Store } from '../../store/index.js';
@@ -16,6 +17,7 @@ import type { Aliases, Endpoints, Promotions, Stages } from '../../workflow/inde
 import type { Metrics } from '../metrics.js';
 import type { AnyRoute } from '../route.js';
 import { accessRoutes } from './access.js';
+import { alertRoutes } from './alerts.js';
 import { auditRoutes } from './audit.js';
 import { authRoutes } from './auth.js';
 import { datasetRoutes } from './datasets.js';
@@ -67,6 +69,7 @@ export function allRoutes(deps: {
   aliases: Aliases;
   endpoints: Endpoints;
   endpointSettings: EndpointSettings;
+  alerts: Alerts;
 }): AnyRoute[] {
   return [
     ...healthRoutes(deps),
@@ -90,5 +93,6 @@ export function allRoutes(deps: {
     ...promotionRoutes(deps),
     ...endpointRoutes(deps),
     ...gatewaySettingsRoutes(deps),
+    ...alertRoutes(deps),
   ];
 }
