@@ -1,7 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, type Migration, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import {
+  Kysely,
+  type Migration,
+  Migrator,
+  PostgresDialect,
+  type SqliteDatabase,
+  SqliteDialect,
+} from 'kysely';
 import pg from 'pg';
 import type { Dialect } from './dialect.js';
 import * as initial from './migrations/001-initial.js';
@@ -66,8 +73,32 @@ function connect(opts: StoreOptions): Store {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) });
   return { db, dialect: 'sqlite', url: undefined, close: () => db.destroy() };
+}
+
+const STATEMENT_CACHE = 1000;
+
+/**
+ * better-sqlite3 behind Kysely, with prepared statements kept by SQL text: preparing costs more than
+ * running most of Warden's queries. A statement still iterating (a streamed query) is never handed
+ * out twice; SQLite re-prepares a kept statement by itself after a schema change.
+ */
+function reusingStatements(sqlite: SQLite.Database): SqliteDatabase {
+  const kept = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql: string) {
+      const hit = kept.get(sql);
+      if (hit !== undefined && !hit.busy) return hit;
+      const statement = sqlite.prepare(sql);
+      if (hit === undefined) {
+        if (kept.size >= STATEMENT_CACHE) kept.delete(kept.keys().next().value as string);
+        kept.set(sql, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 async function migrate(store: Store): Promise<void> {
