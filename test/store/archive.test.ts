@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { WardenError } from '../../src/core/index.js';
 import { type ArchiveLimits, BlobStore, extractTar } from '../../src/store/index.js';
+import { tarHeader as header, tarMember as member, tarOf } from '../support/tar.js';
 
 const MiB = 1024 * 1024;
 const LIMITS: ArchiveLimits = {
@@ -17,39 +18,6 @@ const LIMITS: ArchiveLimits = {
   maxFileBytes: 32 * MiB,
   maxRatio: 100,
 };
-
-/** One ustar header block, written by hand so tests can say anything a hostile archive could. */
-function header(name: string, opts: { type?: string; size?: number; linkname?: string } = {}): Buffer {
-  const b = Buffer.alloc(512);
-  b.write(name, 0, 100, 'utf8');
-  b.write('0000644\0', 100);
-  b.write('0000000\0', 108);
-  b.write('0000000\0', 116);
-  b.write(`${(opts.size ?? 0).toString(8).padStart(11, '0')}\0`, 124);
-  b.write('00000000000\0', 136);
-  b.write(' '.repeat(8), 148);
-  b.write(opts.type ?? '0', 156);
-  b.write(opts.linkname ?? '', 157, 100, 'utf8');
-  b.write('ustar\0', 257);
-  b.write('00', 263);
-  const sum = b.reduce((a, x) => a + x, 0);
-  b.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return b;
-}
-
-/** A member: header, body, padding to the next block. */
-function member(name: string, body: string | Buffer = '', type = '0'): Buffer {
-  const data = Buffer.from(body);
-  return Buffer.concat([
-    header(name, { type, size: data.length }),
-    data,
-    Buffer.alloc((512 - (data.length % 512)) % 512),
-  ]);
-}
-
-function tarOf(...members: Buffer[]): Buffer {
-  return Buffer.concat([...members, Buffer.alloc(1024)]);
-}
 
 function sha256(data: string | Buffer): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;

@@ -24,13 +24,13 @@ export function tarHeader(
   return b;
 }
 
-/** A member: header, body, padding to the next block. */
+/** A member: header, body, padding to the next block (any type may carry a body, e.g. pax `x`). */
 export function tarMember(name: string, body: string | Buffer = '', type = '0', linkname?: string): Buffer {
   const data = Buffer.from(body);
   return Buffer.concat([
-    tarHeader(name, { type, size: type === '0' ? data.length : 0, ...(linkname ? { linkname } : {}) }),
-    type === '0' ? data : Buffer.alloc(0),
-    Buffer.alloc(type === '0' ? (512 - (data.length % 512)) % 512 : 0),
+    tarHeader(name, { type, size: data.length, ...(linkname ? { linkname } : {}) }),
+    data,
+    Buffer.alloc((512 - (data.length % 512)) % 512),
   ]);
 }
 
