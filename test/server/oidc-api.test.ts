@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import type { LedgerEvent } from '../../src/ledger/index.js';
-import { allEvents } from '../support/audit.js';
+import { recordedEvents } from '../support/audit.js';
 import { backends } from '../support/backends.js';
 import { OIDC_API_AUDIENCE, OIDC_CLIENT, OIDC_USER } from '../support/oidc-fixture.js';
 import { startOidcProvider, type TestOidcProvider } from '../support/oidc-provider.js';
@@ -60,8 +60,7 @@ for (const dialect of await backends()) {
     };
     const call = (url: string, jwt: string, ua = 'oidc-api-test') =>
       s.inject({ method: 'GET', url, token: jwt, headers: { 'user-agent': ua } });
-    const recorded = async (query: string): Promise<LedgerEvent[]> =>
-      (await allEvents(s, `wait=integrated&${query}`)).flatMap((e) => (e.event ? [e.event] : []));
+    const recorded = (query: string): Promise<LedgerEvent[]> => recordedEvents(s, query);
 
     it('accepts a provider-issued JWT as a bearer: provisions and records the user, maps the group claim to its binding', async () => {
       const jwt = await op.sign(claims());

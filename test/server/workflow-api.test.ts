@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LedgerEvent } from '../../src/ledger/index.js';
 import { BlobStore } from '../../src/store/index.js';
-import { allEvents } from '../support/audit.js';
+import { recordedEvents } from '../support/audit.js';
 import { backends } from '../support/backends.js';
 import {
   type Actor,
@@ -33,8 +33,7 @@ for (const dialect of await backends()) {
       assert.equal(res.statusCode, status, res.body);
       return res.statusCode === 204 ? undefined : res.json();
     }
-    const recorded = async (query: string): Promise<LedgerEvent[]> =>
-      (await allEvents(s, `wait=integrated&${query}`)).flatMap((e) => (e.event ? [e.event] : []));
+    const recorded = (query: string): Promise<LedgerEvent[]> => recordedEvents(s, query);
     const stageOf = async (id: string) =>
       (
         await s.rt.store.db

@@ -28,6 +28,11 @@ export async function allEvents(s: TestServer, query = ''): Promise<ListedEvent[
   return out;
 }
 
+/** The integrated events matching `query` whose bodies are kept (none purged), in log order. */
+export async function recordedEvents(s: TestServer, query: string): Promise<LedgerEvent[]> {
+  return (await allEvents(s, `wait=integrated&${query}`)).flatMap((e) => (e.event ? [e.event] : []));
+}
+
 /** The verifier key as the API publishes it. */
 export async function publishedKey(s: TestServer): Promise<NoteKey> {
   const info = await s.inject({ method: 'GET', url: '/api/v1/ledger/info' });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LedgerEvent } from '../../src/ledger/index.js';
-import { allEvents } from '../support/audit.js';
+import { recordedEvents } from '../support/audit.js';
 import { backends } from '../support/backends.js';
 import {
   type Actor,
@@ -29,8 +29,7 @@ for (const dialect of await backends()) {
 
     const api = (method: string, url: string, token?: string, body?: unknown): Promise<InjectResult> =>
       s.inject({ method, url, body, ...(token !== undefined ? { token } : {}) });
-    const recorded = async (query: string): Promise<LedgerEvent[]> =>
-      (await allEvents(s, `wait=integrated&${query}`)).flatMap((e) => (e.event ? [e.event] : []));
+    const recorded = (query: string): Promise<LedgerEvent[]> => recordedEvents(s, query);
     const version = (seed: Partial<VersionSeed> = {}) =>
       seedVersion(s, {
         project: 'fraud',

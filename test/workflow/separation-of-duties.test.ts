@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LedgerEvent } from '../../src/ledger/index.js';
-import { allEvents } from '../support/audit.js';
+import { recordedEvents } from '../support/audit.js';
 import { backends } from '../support/backends.js';
 import {
   type Actor,
@@ -40,8 +40,7 @@ for (const dialect of await backends()) {
       s.inject({ method, url, body, ...(token !== undefined ? { token } : {}) });
     const approve = (who: string, decision = 'approve') =>
       api('POST', `/api/v1/promotions/${request}/approvals`, who, { decision, comment: 'looked at it' });
-    const recorded = async (query: string): Promise<LedgerEvent[]> =>
-      (await allEvents(s, `wait=integrated&${query}`)).flatMap((e) => (e.event ? [e.event] : []));
+    const recorded = (query: string): Promise<LedgerEvent[]> => recordedEvents(s, query);
 
     before(async () => {
       s = await testServer(dialect, {}, clock);
