@@ -1,13 +1,15 @@
 // The gateway against a plain reverse proxy: on loopback, one small model server (its own process), then
 // autocannon at 50 connections against it directly, through nginx (a plain reverse proxy with upstream
-// keepalive) and through `warden serve` (SQLite; API token authentication, Cedar authorization, a rate
-// limit set high and one ledger event per call). CPU per call comes from /proc/<pid>/stat.
+// keepalive), through a bare Node.js proxy (bench/node-proxy.ts: the floor for Node) and through
+// `warden serve` (SQLite; API token authentication, Cedar authorization, a rate limit set high and one
+// ledger event per call). CPU per call comes from /proc/<pid>/stat.
 // BENCH_GATEWAY_SECONDS sets the length of each loaded run (default 10); BENCH_PROFILE=1 writes a CPU
 // profile of the Warden process (node --cpu-prof) into the directory it prints.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Agent, request } from 'undici';
 import { openStore } from '../src/store/index.js';
@@ -49,7 +51,17 @@ interface Measured {
 }
 
 function startUpstream(): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['-e', UPSTREAM], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return startPrinting(['-e', UPSTREAM]);
+}
+
+/** The bare Node.js proxy (bench/node-proxy.ts) in front of the model server. */
+function startNodeProxy(upstreamPort: number): Promise<{ port: number; child: ChildProcess }> {
+  return startPrinting([fileURLToPath(new URL('./node-proxy.js', import.meta.url)), String(upstreamPort)]);
+}
+
+/** Starts a node process that prints the port it listens on. */
+function startPrinting(args: string[]): Promise<{ port: number; child: ChildProcess }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.stdout?.once('data', (b: Buffer) => resolve({ port: Number(b.toString().trim()), child }));
@@ -259,15 +271,26 @@ export async function benchGateway(): Promise<{ rows: Row[]; table: string; note
   const notes: string[] = [];
   let upstream: Awaited<ReturnType<typeof startUpstream>> | undefined;
   let nginx: Awaited<ReturnType<typeof startNginx>> | undefined;
+  let nodeProxy: Awaited<ReturnType<typeof startNodeProxy>> | undefined;
   let warden: Awaited<ReturnType<typeof startWarden>> | undefined;
   try {
     upstream = await startUpstream();
     nginx = await startNginx(upstream.port);
+    nodeProxy = await startNodeProxy(upstream.port);
     warden = await startWarden(upstream.port, profileDir);
     const direct = `http://127.0.0.1:${upstream.port}`;
     results.push(await measure('model server directly', direct, {}, upstream.child.pid, seconds));
     results.push(
       await measure('nginx reverse proxy', `http://127.0.0.1:${nginx.port}`, {}, nginx.child.pid, seconds),
+    );
+    results.push(
+      await measure(
+        'bare Node.js proxy (node:http + undici)',
+        `http://127.0.0.1:${nodeProxy.port}`,
+        {},
+        nodeProxy.child.pid,
+        seconds,
+      ),
     );
     const before = await ledgerSize(warden.server, warden.token);
     const gw = await measure(
@@ -285,12 +308,13 @@ export async function benchGateway(): Promise<{ rows: Row[]; table: string; note
   } finally {
     await warden?.server.kill('SIGTERM');
     nginx?.child.kill('SIGQUIT');
+    nodeProxy?.child.kill();
     upstream?.child.kill();
     if (nginx !== undefined) rmSync(nginx.dir, { recursive: true, force: true });
     if (warden !== undefined) rmSync(warden.dataDir, { recursive: true, force: true });
   }
   if (profileDir !== undefined) notes.push(`CPU profile of the Warden process written to ${profileDir}`);
-  const [direct, proxy, gw] = results as [Measured, Measured, Measured];
+  const [direct, proxy, bare, gw] = results as [Measured, Measured, Measured, Measured];
   const table = markdownTable(
     [
       'target',
@@ -317,7 +341,11 @@ export async function benchGateway(): Promise<{ rows: Row[]; table: string; note
   const added = (m: Measured) => m.oneP50 - direct.oneP50;
   notes.push(
     `added latency one call at a time (p50 / p99 over direct): nginx ${ms(added(proxy))} / ${ms(proxy.oneP99 - direct.oneP99)}, ` +
+      `bare Node.js proxy ${ms(added(bare))} / ${ms(bare.oneP99 - direct.oneP99)}, ` +
       `Warden ${ms(added(gw))} / ${ms(gw.oneP99 - direct.oneP99)}`,
+    // The floor any Node.js gateway starts from, measured in the same run (no target of the issue).
+    `bare Node.js proxy: throughput ${(bare.rps / direct.rps).toFixed(2)} of direct, CPU ${((bare.cpuUsPerCall ?? 0) / (proxy.cpuUsPerCall ?? 1)).toFixed(1)}× nginx's; ` +
+      `Warden: CPU ${((gw.cpuUsPerCall ?? 0) / (bare.cpuUsPerCall ?? 1)).toFixed(1)}× the bare Node.js proxy's`,
   );
   const rows: Row[] = [
     {

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errors, Pool } from 'undici';
@@ -6,10 +6,11 @@ import { type Clock, WardenError } from '../core/index.js';
 import type { EventActor, EventDecision, EventInput, EventOutcome } from '../ledger/index.js';
 import type { AuditQueue } from './audit-queue.js';
 import type { GatewayEndpoint } from './endpoint-directory.js';
-import { callerResponseHeaders, upstreamRequestHeaders } from './headers.js';
-import { RequestMeter, tooLarge } from './meter.js';
+import { upstreamRequestHeaders } from './headers.js';
+import { type BodyFacts, BufferedBody, RequestMeter, readWhole, tooLarge } from './meter.js';
 import { classifyCall, modelFromOpenAiBody } from './protocol.js';
 import { redactJson } from './redact.js';
+import { Relay } from './relay.js';
 import { ResponseMeter } from './response-meter.js';
 import type { RateLimit, Take, TokenBuckets } from './token-buckets.js';
 
@@ -34,13 +35,11 @@ export interface GatewayCall {
   readonly body: Readable | undefined;
   readonly clientIp: string;
   readonly purpose: string | undefined;
-}
-
-/** What to send back: the upstream's status and headers, and its body as it streams. */
-export interface GatewayResponse {
-  readonly status: number;
-  readonly headers: Record<string, string | string[]>;
-  readonly body: Readable;
+  /**
+   * Takes the caller's response over from the web framework once the upstream's headers are in; the
+   * gateway then writes status, headers and body itself. Until then, refusals are thrown.
+   */
+  takeOver(): ServerResponse;
 }
 
 /** Per-call observations the gateway reports (for metrics). */
@@ -53,6 +52,9 @@ export interface GatewayObserver {
 
 // Request bodies up to this size are kept to read the model name (OpenAI) or log redacted payloads.
 const KEEP_BYTES = 1 << 20;
+// Bodies of declared length up to this size are read whole before the upstream call (as a buffering
+// proxy does); longer or chunked ones stream through.
+const READ_WHOLE_BYTES = 64 * 1024;
 
 /**
  * The request path for model calls: rate limits, payload cap, a pooled upstream call with bodies
@@ -80,8 +82,12 @@ export class Gateway {
     this.#observer = deps.observer;
   }
 
-  /** Forwards one call; refusals throw a WardenError after their event is queued. */
-  async forward(call: GatewayCall): Promise<GatewayResponse> {
+  /**
+   * Forwards one call. Resolves once the upstream's headers have been written to the caller (the body
+   * follows, and the call's event is queued when it ends); refusals and failures before that reject
+   * with a WardenError after their event is queued.
+   */
+  async forward(call: GatewayCall): Promise<void> {
     const started = this.#clock.now();
     const ep = call.endpoint;
     const settings = ep.settings;
@@ -122,82 +128,95 @@ export class Gateway {
 
     const shape = classifyCall(ep.protocol, call.method, call.path);
     const keep = ep.protocol === 'openai' || settings.redactFields !== undefined ? KEEP_BYTES : 0;
-    const meter = call.body === undefined ? undefined : new RequestMeter(cap, keep);
-    const sending = meter && call.body ? pipeline(call.body, meter) : undefined;
-    sending?.catch(() => {}); // its failure surfaces through the upstream request
+    const body = await this.#body(call, declared, cap, keep, record);
     const timeout = settings.timeoutMs ?? this.#limits.timeoutMs;
-    const facts = () => requestFacts(meter, ep.protocol === 'openai', settings.redactFields);
-
-    let upstream: Awaited<ReturnType<Pool['request']>>;
-    try {
-      upstream = await this.#pool(ep.upstream).request({
-        method: call.method as 'GET',
-        path: joinPath(ep.upstream, call.path),
-        headers: upstreamRequestHeaders(call.headers, {
-          clientIp: call.clientIp,
-          requestId: call.requestId,
-          authorization: ep.upstreamAuthorization,
-        }),
-        body: meter ?? null,
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
-      });
-    } catch (err) {
-      const failure = upstreamFailure(err, meter, cap);
+    const facts = () => requestFacts(body, ep.protocol === 'openai', settings.redactFields);
+    const finish = (outcome: EventOutcome, status: number, details: Record<string, unknown>) => {
       const f = facts();
-      record(
-        failure.status === 413 ? 'denied' : 'failed',
-        {
-          status: failure.status,
-          reason: failure.reason,
-          latencyMs: this.#clock.now() - started,
-          bytesIn: meter?.bytes ?? 0,
-          ...shapeDetails(shape, f.model),
-          ...(f.payload !== undefined ? { payload: f.payload } : {}),
-        },
-        failure.status === 413 ? undefined : f.sha256,
-      );
-      this.#observer.call(ep, failure.status, (this.#clock.now() - started) / 1000);
-      throw failure.error;
-    }
-
-    const out = new ResponseMeter(headerText(upstream.headers['content-type']), ep.protocol === 'openai');
-    let settled = false;
-    const settle = (ending: 'complete' | 'client-aborted' | 'upstream-error') => {
-      if (settled) return;
-      settled = true;
-      const f = facts();
-      const usage = ending === 'complete' ? out.usage() : undefined;
       const latency = this.#clock.now() - started;
       record(
-        ending === 'complete' ? 'succeeded' : 'failed',
+        outcome,
         {
-          status: upstream.statusCode,
+          status,
           latencyMs: latency,
-          bytesIn: meter?.bytes ?? 0,
-          bytesOut: out.bytes,
+          bytesIn: body?.bytes ?? 0,
+          ...details,
           ...shapeDetails(shape, f.model),
-          ...(usage !== undefined ? { tokens: usage } : {}),
-          ...(ending !== 'complete' ? { ended: ending } : {}),
           ...(f.payload !== undefined ? { payload: f.payload } : {}),
         },
-        f.sha256,
+        outcome === 'denied' ? undefined : f.sha256,
       );
-      this.#observer.call(ep, upstream.statusCode, latency / 1000);
+      this.#observer.call(ep, status, latency / 1000);
     };
-    out.on('end', () => settle('complete'));
-    out.on('close', () => {
-      if (out.readableEnded) return settle('complete');
-      settle('client-aborted');
-      // Nobody is listening any more: stop the model server's work too.
-      upstream.body.destroy();
+
+    return new Promise<void>((resolve, reject) => {
+      let status = 0;
+      const relay = new Relay(
+        {
+          takeOver: call.takeOver,
+          started: (s) => {
+            status = s;
+            resolve();
+          },
+          failed: (err) => {
+            const failure = upstreamFailure(err, body, cap);
+            finish(failure.status === 413 ? 'denied' : 'failed', failure.status, { reason: failure.reason });
+            reject(failure.error);
+          },
+          ended: (how) => {
+            const usage = how === 'complete' ? relay.meter?.usage() : undefined;
+            finish(how === 'complete' ? 'succeeded' : 'failed', status, {
+              bytesOut: relay.meter?.bytes ?? 0,
+              ...(usage !== undefined ? { tokens: usage } : {}),
+              ...(how !== 'complete' ? { ended: how } : {}),
+            });
+          },
+        },
+        (contentType) => new ResponseMeter(contentType, ep.protocol === 'openai'),
+      );
+      this.#pool(ep.upstream).dispatch(
+        {
+          method: call.method as 'GET',
+          path: joinPath(ep.upstream, call.path),
+          headers: upstreamRequestHeaders(call.headers, {
+            clientIp: call.clientIp,
+            requestId: call.requestId,
+            authorization: ep.upstreamAuthorization,
+          }),
+          body: body instanceof BufferedBody ? body.body : (body ?? null),
+          headersTimeout: timeout,
+          bodyTimeout: timeout,
+        },
+        relay,
+      );
     });
-    upstream.body.on('error', () => {
-      settle('upstream-error');
-      out.destroy();
-    });
-    upstream.body.pipe(out);
-    return { status: upstream.statusCode, headers: callerResponseHeaders(upstream.headers), body: out };
+  }
+
+  /**
+   * The request body: read whole when its declared length is small (cheaper than a stream, and a
+   * model server gets it at once), otherwise metered as it streams through, 413 past the cap.
+   */
+  async #body(
+    call: GatewayCall,
+    declared: number,
+    cap: number,
+    keep: number,
+    record: (outcome: EventOutcome, details: Record<string, unknown>) => void,
+  ): Promise<BufferedBody | RequestMeter | undefined> {
+    if (call.body === undefined) return undefined;
+    if (call.headers['transfer-encoding'] === undefined && declared <= READ_WHOLE_BYTES) {
+      try {
+        return new BufferedBody(await readWhole(call.body, declared), keep);
+      } catch (err) {
+        record('failed', { status: 400, reason: 'request body incomplete', ended: 'client-aborted' });
+        throw new WardenError('WARDEN_BAD_REQUEST', (err as Error).message, {
+          issues: [{ field: 'body', message: 'incomplete' }],
+        });
+      }
+    }
+    const meter = new RequestMeter(cap, keep);
+    pipeline(call.body, meter).catch(() => {}); // its failure surfaces through the upstream request
+    return meter;
   }
 
   /** Closes the upstream connection pools (after the HTTP server has drained its calls). */
@@ -285,14 +304,12 @@ function shapeDetails(shape: ReturnType<typeof classifyCall>, bodyModel: string 
 
 /** The request body's digest, model name and redacted copy, once it has been read. */
 function requestFacts(
-  meter: RequestMeter | undefined,
+  body: BodyFacts | undefined,
   openai: boolean,
   redactFields: readonly string[] | undefined,
 ): { sha256: string | undefined; model: string | undefined; payload: unknown } {
-  if (meter === undefined) return { sha256: undefined, model: undefined, payload: undefined };
-  const done = meter.writableFinished;
-  const sha256 = done ? meter.digest() : undefined;
-  const kept = done ? meter.kept() : undefined;
+  if (body === undefined) return { sha256: undefined, model: undefined, payload: undefined };
+  const kept = body.kept();
   let json: unknown;
   if (kept !== undefined && (openai || redactFields !== undefined)) {
     try {
@@ -307,15 +324,15 @@ function requestFacts(
       : json !== undefined
         ? redactJson(json, redactFields)
         : { omitted: kept === undefined ? 'larger than 1 MiB' : 'not JSON' };
-  return { sha256, model: openai ? modelFromOpenAiBody(json) : undefined, payload };
+  return { sha256: body.digest(), model: openai ? modelFromOpenAiBody(json) : undefined, payload };
 }
 
 function upstreamFailure(
   err: unknown,
-  meter: RequestMeter | undefined,
+  body: BodyFacts | undefined,
   cap: number,
 ): { status: number; reason: string; error: WardenError } {
-  if (meter !== undefined && meter.bytes > cap) {
+  if (body !== undefined && body.bytes > cap) {
     return { status: 413, reason: 'payload too large', error: tooLarge(cap) };
   }
   if (err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError) {
@@ -337,8 +354,4 @@ function upstreamFailure(
 function joinPath(upstream: URL, path: string): string {
   const base = upstream.pathname.endsWith('/') ? upstream.pathname.slice(0, -1) : upstream.pathname;
   return `${base}${path}`;
-}
-
-function headerText(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }

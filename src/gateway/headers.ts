@@ -17,12 +17,18 @@ const HOP_BY_HOP = new Set([
 const CALLER_ONLY = new Set(['authorization', 'cookie', 'host']);
 
 /** Headers a proxy must not pass on: hop-by-hop ones and those the `Connection` header names. */
-function dropped(headers: IncomingHttpHeaders): Set<string> {
-  const drop = new Set(HOP_BY_HOP);
+function dropped(headers: IncomingHttpHeaders): ReadonlySet<string> {
   const connection = headers.connection;
-  for (const value of [connection ?? []].flat())
-    for (const name of value.split(',')) if (name.trim() !== '') drop.add(name.trim().toLowerCase());
-  return drop;
+  if (connection === undefined) return HOP_BY_HOP;
+  let drop: Set<string> | undefined;
+  for (const value of [connection].flat())
+    for (const raw of value.split(',')) {
+      const name = raw.trim().toLowerCase();
+      if (name === '' || HOP_BY_HOP.has(name)) continue;
+      drop ??= new Set(HOP_BY_HOP);
+      drop.add(name);
+    }
+  return drop ?? HOP_BY_HOP;
 }
 
 /**

@@ -6,7 +6,6 @@ export {
   type GatewayCall,
   type GatewayLimits,
   type GatewayObserver,
-  type GatewayResponse,
 } from './gateway.js';
 export { callerResponseHeaders, upstreamRequestHeaders } from './headers.js';
 export { MemoryTokenBuckets } from './memory-token-buckets.js';

@@ -1,7 +1,8 @@
-import type { Kysely } from 'kysely';
+import type { CompiledQuery, Kysely } from 'kysely';
 import { constantTimeEqual } from '../core/index.js';
 import type { Database, PrincipalTable } from '../store/index.js';
 import type { CredentialRef, Principal } from './principal.js';
+import type { CachedToken, TokenCache } from './token-cache.js';
 import { tokenDigest } from './tokens.js';
 
 /** Why a credential was refused; recorded in the ledger, never shown with the secret. */
@@ -42,6 +43,8 @@ export interface AuthenticateDeps {
   readonly now: number;
   readonly verifyJwt?: JwtVerifier | undefined;
   readonly resolveFederated?: FederatedResolver | undefined;
+  /** API tokens already authenticated under the current epoch (one epoch read then replaces the lookup). */
+  readonly tokenCache?: TokenCache | undefined;
 }
 
 // last_used_ms / last_seen_ms are refreshed at most this often, so reads do not all turn into writes.
@@ -63,9 +66,14 @@ export async function authenticateBearer(
   return { failure: 'unknown' };
 }
 
-async function tokenPrincipal(deps: AuthenticateDeps, secret: string) {
-  const { db, now } = deps;
+async function tokenPrincipal(deps: AuthenticateDeps, secret: string): Promise<AuthResult> {
+  const { db, now, tokenCache } = deps;
   const digest = tokenDigest(secret);
+  if (tokenCache !== undefined) {
+    const hit = tokenCache.get(digest, await readEpoch(db));
+    if (hit !== undefined && stillValid(hit, now)) return { principal: await touched(db, hit, now) };
+    // Expired, suspended or of another epoch: the full lookup says why (and refreshes the entry).
+  }
   const row = await db
     .selectFrom('api_tokens as t')
     .innerJoin('principals as p', 'p.id', 't.principal_id')
@@ -113,7 +121,7 @@ async function tokenPrincipal(deps: AuthenticateDeps, secret: string) {
     updated_ms: row.updated_ms,
     suspended_until_ms: row.p_suspended_until_ms,
   };
-  return principalOf(
+  const result = await principalOf(
     db,
     now,
     owner,
@@ -123,6 +131,50 @@ async function tokenPrincipal(deps: AuthenticateDeps, secret: string) {
     Number(row.epoch),
     [],
   );
+  if (tokenCache !== undefined && 'principal' in result) {
+    tokenCache.set({
+      digest,
+      epoch: Number(row.epoch),
+      tokenId: row.id,
+      expiresMs: row.expires_ms === null ? null : Number(row.expires_ms),
+      mfaUntilMs: row.mfa_until_ms === null ? null : Number(row.mfa_until_ms),
+      lastUsedMs:
+        row.last_used_ms === null || now - Number(row.last_used_ms) > TOUCH_GRANULARITY_MS
+          ? now
+          : Number(row.last_used_ms),
+      principal: result.principal,
+    });
+  }
+  return result;
+}
+
+// The epoch query, compiled once per database handle (it runs on every cached authentication).
+const epochQueries = new WeakMap<Kysely<Database>, CompiledQuery<{ epoch: number | string }>>();
+
+async function readEpoch(db: Kysely<Database>): Promise<number> {
+  let query = epochQueries.get(db);
+  if (query === undefined) {
+    query = db.selectFrom('authz_epoch').select('epoch').where('id', '=', 1).compile();
+    epochQueries.set(db, query);
+  }
+  const { rows } = await db.executeQuery(query);
+  return Number(rows[0]?.epoch);
+}
+
+/** Whether a cached token is still unexpired at `now` (suspensions and revocations move the epoch on). */
+function stillValid(hit: CachedToken, now: number): boolean {
+  return hit.expiresMs === null || hit.expiresMs > now;
+}
+
+/** The cached principal, its MFA flag brought up to `now` and its last use refreshed when due. */
+async function touched(db: Kysely<Database>, hit: CachedToken, now: number): Promise<Principal> {
+  if (now - hit.lastUsedMs > TOUCH_GRANULARITY_MS) {
+    hit.lastUsedMs = now;
+    await db.updateTable('api_tokens').set({ last_used_ms: now }).where('id', '=', hit.tokenId).execute();
+  }
+  const mfa = hit.mfaUntilMs !== null && hit.mfaUntilMs > now;
+  if (mfa !== hit.principal.mfa) hit.principal = Object.freeze({ ...hit.principal, mfa });
+  return hit.principal;
 }
 
 async function sessionPrincipal(deps: AuthenticateDeps, secret: string) {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { type Clock, newId, WardenError } from '../core/index.js';
 import type { EventActor, Ledger } from '../ledger/index.js';
-import { type Database, endOnce, type Store } from '../store/index.js';
+import { bumpAuthzEpoch, type Database, endOnce, type Store } from '../store/index.js';
 import { generateToken, tokenDigest } from './tokens.js';
 
 /** Prefix of session secrets, distinct from API tokens. */
@@ -122,6 +122,7 @@ export class Credentials {
         { revoked_ms: this.#clock.now() },
         { noun: 'token', ended: 'revoked' },
       );
+      await bumpAuthzEpoch(trx); // drops the token from every replica's cache
       await this.#ledger.record(trx, {
         actor,
         action: 'token.revoke',
@@ -196,6 +197,7 @@ export class Credentials {
     credential: { kind: 'token' | 'session'; id: string },
   ): Promise<number> {
     const until = this.#clock.now() + MFA_FRESH_MS;
+    await bumpAuthzEpoch(trx); // cached credentials re-read their MFA window
     if (credential.kind === 'token')
       await trx
         .updateTable('api_tokens')

@@ -7,6 +7,7 @@ import {
   type JwtVerifier,
   type Principal,
   type Throttle,
+  TokenCache,
 } from '../identity/index.js';
 import type { EventActor, Ledger } from '../ledger/index.js';
 import type { Authorizer, EntityRef } from '../policy/index.js';
@@ -31,6 +32,7 @@ export class Guard {
   readonly #verifyJwt: JwtVerifier | undefined;
   readonly #resolveFederated: FederatedResolver | undefined;
   readonly #metrics: Metrics;
+  readonly #tokens = new TokenCache();
 
   constructor(deps: {
     metrics: Metrics;
@@ -68,6 +70,7 @@ export class Guard {
         now: this.#clock.now(),
         verifyJwt: this.#verifyJwt,
         resolveFederated: this.#resolveFederated,
+        tokenCache: this.#tokens,
       },
       request.headers.authorization,
     );

@@ -76,4 +76,19 @@ describe('authorization changes reach every replica on the next request (postgre
     assert.equal((await call(b, 'GET', '/metrics', token)).status, 200);
     assert.equal((await call(b, 'GET', '/api/v1/policy', admin)).body.version, applied.body.version);
   });
+
+  it('a token revoked on replica A is refused by replica B on the next request, though B had cached it', async () => {
+    const sa = await call(a, 'POST', '/api/v1/principals', admin, { type: 'service', name: 'cached-bot' });
+    const id = sa.body.id as string;
+    const issued = await call(a, 'POST', `/api/v1/principals/${id}/tokens`, admin, { description: 'cached' });
+    const token = issued.body.token as string;
+    // B authenticates the token twice: the second time from its token cache.
+    assert.equal((await call(b, 'GET', '/api/v1/auth/whoami', token)).status, 200);
+    assert.equal((await call(b, 'GET', '/api/v1/auth/whoami', token)).status, 200);
+    const revoked = await call(a, 'POST', `/api/v1/tokens/${issued.body.id}/revoke`, admin, {});
+    assert.equal(revoked.status, 200, revoked.text);
+    const refused = await call(b, 'GET', '/api/v1/auth/whoami', token);
+    assert.equal(refused.status, 401, refused.text);
+    assert.match(refused.text, /revoked/);
+  });
 });

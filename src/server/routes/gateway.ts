@@ -41,7 +41,7 @@ export function gatewayRoutes(deps: { gateway: Gateway; endpointDirectory: Endpo
         const below = BELOW.exec(request.url)?.[1] ?? '';
         const purpose = request.headers[PURPOSE_HEADER];
         const call = ctx!;
-        const res = await deps.gateway.forward({
+        await deps.gateway.forward({
           endpoint,
           actor: call.actor,
           decision: {
@@ -56,8 +56,12 @@ export function gatewayRoutes(deps: { gateway: Gateway; endpointDirectory: Endpo
           body: hasBody(request.headers) ? request.raw : undefined,
           clientIp: request.ip,
           purpose: typeof purpose === 'string' && purpose !== '' ? purpose : undefined,
+          takeOver: () => {
+            reply.hijack();
+            return reply.raw;
+          },
         });
-        return reply.status(res.status).headers(res.headers).send(res.body);
+        return reply;
       },
     }),
   );
