@@ -35,11 +35,13 @@ export interface GatewayCall {
   readonly body: Readable | undefined;
   readonly clientIp: string;
   readonly purpose: string | undefined;
+  /** The caller's response: watched for the caller going away, written once the upstream answers. */
+  readonly response: ServerResponse;
   /**
-   * Takes the caller's response over from the web framework once the upstream's headers are in; the
-   * gateway then writes status, headers and body itself. Until then, refusals are thrown.
+   * Takes the response over from the web framework once the upstream's headers are in (the gateway
+   * then writes status, headers and body itself). Until then, refusals are thrown.
    */
-  takeOver(): ServerResponse;
+  takeOver(): void;
 }
 
 /** Per-call observations the gateway reports (for metrics). */
@@ -52,6 +54,8 @@ export interface GatewayObserver {
 
 // Request bodies up to this size are kept to read the model name (OpenAI) or log redacted payloads.
 const KEEP_BYTES = 1 << 20;
+// Recorded as the status of a call whose caller left before the answer started (nginx's convention).
+const CLIENT_CLOSED = 499;
 // Bodies of declared length up to this size are read whole before the upstream call (as a buffering
 // proxy does); longer or chunked ones stream through.
 const READ_WHOLE_BYTES = 64 * 1024;
@@ -152,6 +156,7 @@ export class Gateway {
     return new Promise<void>((resolve, reject) => {
       let status = 0;
       const relay = new Relay(
+        call.response,
         {
           takeOver: call.takeOver,
           started: (s) => {
@@ -165,11 +170,16 @@ export class Gateway {
           },
           ended: (how) => {
             const usage = how === 'complete' ? relay.meter?.usage() : undefined;
-            finish(how === 'complete' ? 'succeeded' : 'failed', status, {
+            // A caller that left before the answer started gets nothing; 499 as nginx logs it.
+            finish(how === 'complete' ? 'succeeded' : 'failed', relay.started ? status : CLIENT_CLOSED, {
               bytesOut: relay.meter?.bytes ?? 0,
               ...(usage !== undefined ? { tokens: usage } : {}),
               ...(how !== 'complete' ? { ended: how } : {}),
             });
+            if (!relay.started) {
+              call.takeOver(); // nothing is left to answer
+              resolve();
+            }
           },
         },
         (contentType) => new ResponseMeter(contentType, ep.protocol === 'openai'),

@@ -248,7 +248,7 @@ for (const dialect of await backends()) {
       assert.deepEqual(events.map((e) => (e.details as { status: number }).status).sort(), [502, 504]);
     });
 
-    it('records a call the client abandoned, and one the model server cut off', async () => {
+    it('records calls the client abandoned, before or during the answer, and one the model server cut off', async () => {
       await new Promise<void>((resolve, reject) => {
         const req = request(`${base}/gw/fraud/plain/drip`, {
           headers: { authorization: `Bearer ${s.token}` },
@@ -266,14 +266,24 @@ for (const dialect of await backends()) {
       });
       const cut = await call('/gw/fraud/plain/reset');
       await cut.text().catch(() => 'aborted');
+      // A caller that gives up before the model server answers: the call ends then, not at the timeout.
+      await new Promise<void>((resolve) => {
+        const req = request(`${base}/gw/fraud/plain/slow`, {
+          headers: { authorization: `Bearer ${s.token}` },
+        });
+        req.on('error', () => resolve());
+        req.end();
+        setTimeout(() => req.destroy(), 50);
+      });
       const events = await invokeEvents(
-        2,
+        3,
         (e) => e.outcome === 'failed' && (e.details as { ended?: string }).ended !== undefined,
       );
-      assert.deepEqual(events.map((e) => (e.details as { ended: string }).ended).sort(), [
-        'client-aborted',
-        'upstream-error',
-      ]);
+      const seen = events.map((e) => {
+        const d = e.details as { ended: string; status: number };
+        return `${d.ended} ${d.status}`;
+      });
+      assert.deepEqual(seen.sort(), ['client-aborted 200', 'client-aborted 499', 'upstream-error 200']);
     });
 
     it('answers 404 for an endpoint the project does not have (to a caller allowed to know)', async () => {

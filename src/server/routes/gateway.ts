@@ -56,10 +56,8 @@ export function gatewayRoutes(deps: { gateway: Gateway; endpointDirectory: Endpo
           body: hasBody(request.headers) ? request.raw : undefined,
           clientIp: request.ip,
           purpose: typeof purpose === 'string' && purpose !== '' ? purpose : undefined,
-          takeOver: () => {
-            reply.hijack();
-            return reply.raw;
-          },
+          response: reply.raw,
+          takeOver: () => reply.hijack(),
         });
         return reply;
       },
