@@ -19,7 +19,7 @@ const CALLER_ONLY = new Set(['authorization', 'cookie', 'host']);
 /** Headers a proxy must not pass on: hop-by-hop ones and those the `Connection` header names. */
 function dropped(headers: IncomingHttpHeaders): ReadonlySet<string> {
   const connection = headers.connection;
-  if (connection === undefined) return HOP_BY_HOP;
+  if (connection === undefined || connection === 'keep-alive' || connection === 'close') return HOP_BY_HOP;
   let drop: Set<string> | undefined;
   for (const value of [connection].flat())
     for (const raw of value.split(',')) {
