@@ -97,14 +97,8 @@ async function tokenPrincipal(deps: AuthenticateDeps, secret: string): Promise<A
     .select((eb) => eb.selectFrom('authz_epoch').select('epoch').where('id', '=', 1).as('epoch'))
     .where('t.token_sha256', '=', digest)
     .executeTakeFirst();
-  // The lookup is by digest; compare again in constant time so equality never leaks by timing.
-  if (row === undefined || !constantTimeEqual(Buffer.from(row.token_sha256), Buffer.from(digest)))
-    return { failure: 'unknown' as const };
-  if (row.revoked_ms !== null)
-    return {
-      failure: 'revoked' as const,
-      revoked: { subject: `token:${row.id}`, at: Number(row.revoked_ms) },
-    };
+  const refusal = refused(row, digest, 'token');
+  if (refusal !== undefined || row === undefined) return refusal ?? { failure: 'unknown' };
   if (row.expires_ms !== null && Number(row.expires_ms) <= now) return { failure: 'expired' as const };
   if (suspendedAt(row.suspended_until_ms, now))
     return { failure: 'suspended' as const, detail: `token ${row.id} is suspended until ${until(row)}` };
@@ -196,13 +190,8 @@ async function sessionPrincipal(deps: AuthenticateDeps, secret: string) {
     .select((eb) => eb.selectFrom('authz_epoch').select('epoch').where('id', '=', 1).as('epoch'))
     .where('s.token_sha256', '=', digest)
     .executeTakeFirst();
-  if (row === undefined || !constantTimeEqual(Buffer.from(row.token_sha256), Buffer.from(digest)))
-    return { failure: 'unknown' as const };
-  if (row.revoked_ms !== null)
-    return {
-      failure: 'revoked' as const,
-      revoked: { subject: `session:${row.id}`, at: Number(row.revoked_ms) },
-    };
+  const refusal = refused(row, digest, 'session');
+  if (refusal !== undefined || row === undefined) return refusal ?? { failure: 'unknown' };
   if (Number(row.expires_ms) <= now || now - Number(row.last_seen_ms) >= Number(row.idle_timeout_ms))
     return { failure: 'expired' as const };
   if (now - Number(row.last_seen_ms) > TOUCH_GRANULARITY_MS) {
@@ -304,6 +293,20 @@ async function principalOf(
       epoch,
     }),
   };
+}
+
+/** Why a secret's row (looked up by its digest) refuses it, if it does: not found, or revoked. */
+function refused(
+  row: { id: string; token_sha256: string; revoked_ms: number | null } | undefined,
+  digest: string,
+  kind: 'token' | 'session',
+): AuthResult | undefined {
+  // The lookup is by digest; compare again in constant time so equality never leaks by timing.
+  if (row === undefined || !constantTimeEqual(Buffer.from(row.token_sha256), Buffer.from(digest)))
+    return { failure: 'unknown' };
+  if (row.revoked_ms !== null)
+    return { failure: 'revoked', revoked: { subject: `${kind}:${row.id}`, at: Number(row.revoked_ms) } };
+  return undefined;
 }
 
 /** Whether a detector's time-limited suspension (an until-time, migration 008) is still in force at `now`. */
