@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import type { LedgerEvent } from '../../src/ledger/index.js';
+import { startUpstream } from '../gateway/upstream.js';
 import { recordedEvents } from '../support/audit.js';
 import { backends } from '../support/backends.js';
 import { OIDC_API_AUDIENCE, OIDC_CLIENT, OIDC_USER } from '../support/oidc-fixture.js';
 import { startOidcProvider, type TestOidcProvider } from '../support/oidc-provider.js';
+import { eventually } from '../support/process.js';
 import { type TestServer, testServer } from '../support/runtime.js';
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
@@ -119,6 +122,71 @@ for (const dialect of await backends()) {
       const who = await call('/api/v1/auth/whoami', await op.sign(claims({ amr: ['pwd', 'otp'] })));
       assert.equal(who.statusCode, 200, who.body);
       assert.equal(who.json().mfa, true);
+    });
+
+    it('calls a model through the gateway with a provider-issued JWT, recorded under the federated user', async () => {
+      const upstream = await startUpstream();
+      try {
+        const now = Date.now();
+        await s.rt.store.db
+          .insertInto('projects')
+          .values({
+            id: 'sso',
+            description: '',
+            environments: '["staging"]',
+            settings: '{}',
+            created_by: 'test',
+            created_ms: now,
+            updated_ms: now,
+          })
+          .execute();
+        await s.rt.store.db
+          .insertInto('endpoints')
+          .values({
+            id: 'ep-sso',
+            project_id: 'sso',
+            name: 'scorer',
+            environment: 'staging',
+            upstream_url: upstream.url,
+            protocol: 'open-inference-v2',
+            settings: '{}',
+            revision: 1,
+            created_by: 'test',
+            created_ms: now,
+          })
+          .execute();
+        const bound = await s.inject({
+          method: 'POST',
+          url: '/api/v1/bindings',
+          body: {
+            role: 'data-scientist',
+            principal: { type: 'Group', id: groupId },
+            resource: { type: 'Project', id: 'sso' },
+          },
+        });
+        assert.equal(bound.statusCode, 201, bound.body);
+        await s.rt.app.listen({ port: 0, host: '127.0.0.1' });
+        const base = `http://127.0.0.1:${(s.rt.app.server.address() as AddressInfo).port}`;
+        const jwt = await op.sign(claims());
+        const res = await fetch(`${base}/gw/sso/scorer/v2/models/m/infer`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ inputs: [{ data: [2, 3] }] }),
+        });
+        assert.equal(res.status, 200, await res.clone().text());
+        assert.deepEqual(((await res.json()) as { outputs: { data: number[] }[] }).outputs[0]?.data, [5]);
+        assert.equal(upstream.seen.at(-1)?.headers.authorization, undefined, 'the JWT stays with Warden');
+        const me = (await call('/api/v1/auth/whoami', jwt)).json();
+        const [event] = await eventually('the gateway event', async () => {
+          const found = await recorded('action=endpoint.invoke&resourceId=ep-sso');
+          return found.length > 0 ? found : undefined;
+        });
+        assert.equal(event?.actor.id, me.id);
+        assert.equal(event?.actor.session, `oidc:${op.issuer}#${OIDC_USER.sub}`);
+        assert.equal(event?.outcome, 'succeeded');
+      } finally {
+        await upstream.close();
+      }
     });
 
     it('refuses expired, wrong-audience, wrong-issuer, alg none, unknown-kid and tampered tokens with 401, and records each', async () => {
