@@ -1,8 +1,18 @@
+import { availableParallelism } from 'node:os';
 import { CompiledQuery, type Kysely } from 'kysely';
-import type { Database } from '../store/index.js';
+import type { Database, Store } from '../store/index.js';
 import type { NoteKey } from './note.js';
 import { isPostgres } from './recorder.js';
 import { type VerifyLeaf, type VerifyResult, verifyLog } from './verify.js';
+import { ChunkReaders } from './verify-threads.js';
+import type { ReaderSource } from './verify-worker.js';
+
+/**
+ * PostgreSQL settings for the verify transaction, which reads the leaves in index order joined with
+ * their events by primary key: without statistics on a young table the planner may read them through a
+ * bitmap and then sort each page, bodies included, on disk, which costs more than the reading itself.
+ */
+const LEAVES_IN_ORDER = 'SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off';
 
 /** Leaves per page read from the store. */
 const PAGE = 20_000;
@@ -59,9 +69,14 @@ export async function* storedLeafPages(
     if (!full) break;
   }
   if (from !== 0 || to !== Number.MAX_SAFE_INTEGER) return;
+  yield* orphanEntry(db, next);
+}
+
+/** The entry `verifyLog` fails on as missing-leaf at `index` (the end of the log) if an event row is neither integrated nor queued. */
+async function* orphanEntry(db: Kysely<Database>, index: number): AsyncGenerator<VerifyLeaf[]> {
   const orphan = await unintegratedEvent(db);
   if (orphan !== undefined) {
-    yield [{ index: next, body: orphan.body, storedHash: null, bodyExpected: true, noLeaf: true }];
+    yield [{ index, body: orphan.body, storedHash: null, bodyExpected: true, noLeaf: true }];
   }
 }
 
@@ -115,26 +130,103 @@ export async function storedTileHashes(db: Kysely<Database>): Promise<Map<string
   return new Map(rows.map((r) => [`${r.tile_level}/${Number(r.idx)}`, r.hash]));
 }
 
+/** How `verifyStore` may read the log with threads of its own. */
+export interface VerifyStoreOptions {
+  /**
+   * The store `db` belongs to (as `openStore` returned it). On SQLite, reader threads then open
+   * connections of their own to its file; without it, or on PostgreSQL, this thread reads.
+   */
+  readonly store?: Pick<Store, 'dialect' | 'sqlitePath'>;
+  /** Reader threads (default: the machine's parallelism, from 2 to 4). */
+  readonly threads?: number;
+  /** Entries per chunk a reader thread checks at a time, a power of two (default 8,192). */
+  readonly chunkLeaves?: number;
+  /** The smallest log for which reader threads are started (default 32,768 entries); smaller ones are read here. */
+  readonly minLeaves?: number;
+}
+
+const CHUNK_LEAVES = 8192;
+const MIN_THREADED_LEAVES = 32_768;
+
 /**
- * Verifies the whole log in the store, in one snapshot (repeatable read), as `warden audit verify` does:
- * leaves in pages, the next page read while the current one is hashed (PostgreSQL).
+ * Verifies the whole log in the store, in one snapshot (repeatable read), as `warden audit verify` does.
+ * On SQLite, given the store (`options.store`) and a log of at least `minLeaves` entries, reader threads
+ * read and check chunks of the log in parallel, each over its own connection, and hand back the chunks'
+ * subtree hashes; this thread only joins them into the tree and checks tiles and checkpoints. Otherwise
+ * (and always on PostgreSQL, whose server needs the second core to send the rows) the leaves are read
+ * here in pages, the next page requested while the current one is hashed.
  */
 export async function verifyStore(
   db: Kysely<Database>,
   key: NoteKey,
   onProgress?: (done: number) => void,
+  options: VerifyStoreOptions = {},
 ): Promise<VerifyResult> {
   return db
     .transaction()
     .setIsolationLevel('repeatable read')
-    .execute(async (trx) =>
-      verifyLog({
-        key,
-        from: 0,
-        leaves: storedLeafPages(trx),
-        checkpoints: await storedCheckpoints(trx),
-        tileHashes: await storedTileHashes(trx),
-        ...(onProgress ? { onProgress } : {}),
-      }),
-    );
+    .execute(async (trx) => {
+      if (isPostgres(trx)) await trx.executeQuery(CompiledQuery.raw(LEAVES_IN_ORDER));
+      const threaded = await readerSource(trx, options);
+      if (threaded === undefined) {
+        return verifyLog({
+          key,
+          from: 0,
+          leaves: storedLeafPages(trx),
+          checkpoints: await storedCheckpoints(trx),
+          tileHashes: await storedTileHashes(trx),
+          ...(onProgress ? { onProgress } : {}),
+        });
+      }
+      const { source, size } = threaded;
+      const readers = new ChunkReaders(source, Math.max(1, options.threads ?? defaultThreads()));
+      try {
+        const checkpoints = await storedCheckpoints(trx);
+        const tileHashes = await storedTileHashes(trx);
+        const chunkLeaves = options.chunkLeaves ?? CHUNK_LEAVES;
+        // Chunks are handed out now, so the threads work while this one checks the checkpoints' signatures.
+        const chunks = readers.chunks(
+          size,
+          chunkLeaves,
+          checkpoints.map((c) => c.size),
+        );
+        return await verifyLog({
+          key,
+          from: 0,
+          chunks,
+          leaves: orphanEntry(trx, size),
+          checkpoints,
+          tileHashes,
+          ...(onProgress ? { onProgress } : {}),
+        });
+      } finally {
+        await readers.close();
+      }
+    });
+}
+
+function defaultThreads(): number {
+  return Math.min(4, Math.max(2, availableParallelism()));
+}
+
+/** Where reader threads can read this snapshot of the log, and its size (one past the highest leaf index), if they should. */
+async function readerSource(
+  trx: Kysely<Database>,
+  options: VerifyStoreOptions,
+): Promise<{ source: ReaderSource; size: number } | undefined> {
+  const store = options.store;
+  if (store?.dialect !== 'sqlite' || store.sqlitePath === undefined || store.sqlitePath === ':memory:') {
+    return undefined;
+  }
+  const chunkLeaves = options.chunkLeaves ?? CHUNK_LEAVES;
+  if (!Number.isSafeInteger(chunkLeaves) || chunkLeaves < 1 || (chunkLeaves & (chunkLeaves - 1)) !== 0) {
+    throw new RangeError(`chunkLeaves must be a power of two, got ${chunkLeaves}`);
+  }
+  const { rows } = await trx.executeQuery<{ last: number | null }>(
+    CompiledQuery.raw('SELECT max(seq) AS last FROM ledger_leaves'),
+  );
+  const last = rows[0]?.last;
+  const size = last === null || last === undefined ? 0 : Number(last) + 1;
+  if (size === 0 || size < (options.minLeaves ?? MIN_THREADED_LEAVES)) return undefined;
+  return { source: { path: store.sqlitePath }, size };
 }

@@ -335,6 +335,34 @@ export class CompactRange {
     return copy;
   }
 
+  /**
+   * Appends the hash of a whole perfect subtree of 2^level leaves (a leaf for level 0), which must start
+   * at the current size and be no larger than the last subtree held; returns the subtrees above `level`
+   * this completed, lowest first. `hash` is owned, as in `appendOwned`.
+   */
+  appendSubtree(level: number, hash: Buffer): SubtreeHash[] {
+    const last = this.#nodes.at(-1);
+    if (this.#size % 2 ** level !== 0 || (last !== undefined && last.level < level)) {
+      throw new RangeError(`a subtree of level ${level} cannot follow a tree of ${this.#size} leaves`);
+    }
+    checkHash(hash, 'subtree hash');
+    let node: SubtreeHash = { level, index: this.#size / 2 ** level, hash };
+    const completed: SubtreeHash[] = [];
+    for (let left = this.#nodes.at(-1); left?.level === node.level; left = this.#nodes.at(-1)) {
+      this.#nodes.pop();
+      node = { level: node.level + 1, index: left.index / 2, hash: nodeHash(left.hash, node.hash) };
+      completed.push(node);
+    }
+    this.#nodes.push(node);
+    this.#size += 2 ** level;
+    return completed;
+  }
+
+  /** The subtrees held, left to right (the hashes of rangeSubtrees(0, size)). Do not change them. */
+  subtrees(): readonly SubtreeHash[] {
+    return this.#nodes;
+  }
+
   /** Appends a leaf hash; returns the perfect subtrees of level ≥ 1 this completed, lowest first. */
   append(leaf: Uint8Array): SubtreeHash[] {
     checkHash(leaf, 'leaf hash');

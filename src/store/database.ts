@@ -29,6 +29,8 @@ export interface Store {
   readonly dialect: Dialect;
   /** The connection string for PostgreSQL (for dedicated sessions such as the integrator's lock), else undefined. */
   readonly url: string | undefined;
+  /** The SQLite database file for SQLite (for other connections to it, such as `audit verify`'s readers), else undefined. */
+  readonly sqlitePath: string | undefined;
   close(): Promise<void>;
 }
 
@@ -62,7 +64,7 @@ function connect(opts: StoreOptions): Store {
     // the pool and replaced on the next query; unhandled, its 'error' event would crash the process.
     pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, dialect: 'postgres', url, close: () => db.destroy() };
+    return { db, dialect: 'postgres', url, sqlitePath: undefined, close: () => db.destroy() };
   }
   const path = opts.sqlitePath;
   if (path === undefined) throw new Error('either a database URL or a SQLite path is required');
@@ -74,7 +76,7 @@ function connect(opts: StoreOptions): Store {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) });
-  return { db, dialect: 'sqlite', url: undefined, close: () => db.destroy() };
+  return { db, dialect: 'sqlite', url: undefined, sqlitePath: path, close: () => db.destroy() };
 }
 
 const STATEMENT_CACHE = 1000;

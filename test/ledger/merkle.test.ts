@@ -428,6 +428,44 @@ describe('CompactRange', () => {
     );
   });
 
+  it('appends whole subtrees as the leaves would (reader-thread chunks of verify)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 5 }),
+        fc.integer({ min: 0, max: 300 }),
+        async (chunkLevel, size) => {
+          const leaves = makeLeaves(size);
+          const chunk = 2 ** chunkLevel;
+          const byLeaf = new CompactRange();
+          const byChunk = new CompactRange();
+          const leafNodes = new Set<string>();
+          const chunkNodes = new Set<string>();
+          for (const [i, leaf] of leaves.entries()) {
+            for (const n of byLeaf.append(leaf))
+              if (n.level > chunkLevel) leafNodes.add(`${n.level}/${n.index}`);
+            if ((i + 1) % chunk !== 0 && i + 1 < size) continue;
+            // A chunk ends here: append its subtrees, as a compact range of its own leaves.
+            const start = Math.floor(i / chunk) * chunk;
+            const hashes = await leafReader(leaves)(rangeSubtrees(start, i + 1));
+            for (const [k, id] of rangeSubtrees(start, i + 1).entries()) {
+              for (const n of byChunk.appendSubtree(id.level, hashes[k]!))
+                chunkNodes.add(`${n.level}/${n.index}`);
+            }
+            assert.deepEqual(byChunk.root(), byLeaf.root(), `at size ${i + 1}`);
+            assert.deepEqual(
+              byChunk.subtrees().map((n) => n.hash),
+              byLeaf.subtrees().map((n) => n.hash),
+            );
+          }
+          assert.deepEqual([...chunkNodes].sort(), [...leafNodes].sort());
+        },
+      ),
+    );
+    const range = new CompactRange();
+    range.append(Buffer.alloc(32));
+    assert.throws(() => range.appendSubtree(1, Buffer.alloc(32)), /cannot follow a tree of 1 leaves/);
+  });
+
   it('rejects a wrong number or size of hashes', () => {
     assert.throws(() => CompactRange.fromSubtrees(3, [Buffer.alloc(32)]), /has 2 subtrees, got 1/);
     assert.throws(() => CompactRange.fromSubtrees(1, [Buffer.alloc(31)]), RangeError);
