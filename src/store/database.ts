@@ -18,6 +18,7 @@ import * as lifecycle from './migrations/004-lifecycle.js';
 import * as registry from './migrations/006-registry.js';
 import * as workflow from './migrations/007-workflow.js';
 import * as monitor from './migrations/008-monitor.js';
+import * as ledgerKeys from './migrations/009-ledger-keys.js';
 import type { Database } from './schema.js';
 
 // int8 columns hold sequence numbers and millisecond times, all below 2^53.
@@ -112,6 +113,7 @@ async function migrate(store: Store): Promise<void> {
     '006-registry': { up: (db) => registry.up(db, store.dialect) },
     '007-workflow': { up: (db) => workflow.up(db, store.dialect) },
     '008-monitor': { up: (db) => monitor.up(db, store.dialect) },
+    '009-ledger-keys': { up: (db) => ledgerKeys.up(db, store.dialect) },
   };
   const migrator = new Migrator({
     db: store.db,
