@@ -4,6 +4,7 @@ import type { Database, Store } from '../store/index.js';
 import type { NoteKey } from './note.js';
 import { isPostgres } from './recorder.js';
 import { type VerifyLeaf, type VerifyResult, verifyLog } from './verify.js';
+import { type ChunkResult, type ChunkRow, verifyChunk } from './verify-chunk.js';
 import { ChunkReaders } from './verify-threads.js';
 import type { ReaderSource } from './verify-worker.js';
 
@@ -137,15 +138,17 @@ export interface VerifyStoreOptions {
    * connections of their own to its file; without it, or on PostgreSQL, this thread reads.
    */
   readonly store?: Pick<Store, 'dialect' | 'sqlitePath'>;
-  /** Reader threads (default: the machine's parallelism, from 2 to 4). */
+  /** Reader threads beside the main thread (default: the machine's parallelism less one, from 1 to 3). */
   readonly threads?: number;
-  /** Entries per chunk a reader thread checks at a time, a power of two (default 8,192). */
+  /** Entries per chunk checked at a time, a power of two (default 2,048). */
   readonly chunkLeaves?: number;
+  /** Whether this thread checks chunks too while waiting for the threads (default true; false is for tests). */
+  readonly mainThreadChunks?: boolean;
   /** The smallest log for which reader threads are started (default 32,768 entries); smaller ones are read here. */
   readonly minLeaves?: number;
 }
 
-const CHUNK_LEAVES = 8192;
+const CHUNK_LEAVES = 2048;
 const MIN_THREADED_LEAVES = 32_768;
 
 /**
@@ -162,34 +165,41 @@ export async function verifyStore(
   onProgress?: (done: number) => void,
   options: VerifyStoreOptions = {},
 ): Promise<VerifyResult> {
+  const chunkLeaves = options.chunkLeaves ?? CHUNK_LEAVES;
+  if (!Number.isSafeInteger(chunkLeaves) || chunkLeaves < 1 || (chunkLeaves & (chunkLeaves - 1)) !== 0) {
+    throw new RangeError(`chunkLeaves must be a power of two, got ${chunkLeaves}`);
+  }
   return db
     .transaction()
     .setIsolationLevel('repeatable read')
     .execute(async (trx) => {
-      if (isPostgres(trx)) await trx.executeQuery(CompiledQuery.raw(LEAVES_IN_ORDER));
-      const threaded = await readerSource(trx, options);
-      if (threaded === undefined) {
-        return verifyLog({
-          key,
-          from: 0,
-          leaves: storedLeafPages(trx),
-          checkpoints: await storedCheckpoints(trx),
-          tileHashes: await storedTileHashes(trx),
-          ...(onProgress ? { onProgress } : {}),
-        });
-      }
-      const { source, size } = threaded;
-      const readers = new ChunkReaders(source, Math.max(1, options.threads ?? defaultThreads()));
+      const pg = isPostgres(trx);
+      if (pg) await trx.executeQuery(CompiledQuery.raw(LEAVES_IN_ORDER));
+      const { rows } = await trx.executeQuery<{ last: number | null }>(
+        CompiledQuery.raw('SELECT max(seq) AS last FROM ledger_leaves'),
+      );
+      const last = rows[0]?.last;
+      const size = last === null || last === undefined ? 0 : Number(last) + 1;
+      const source = readerSource(size, options);
+      const readers =
+        source === undefined
+          ? undefined
+          : new ChunkReaders(source, Math.max(1, options.threads ?? defaultThreads()));
       try {
         const checkpoints = await storedCheckpoints(trx);
         const tileHashes = await storedTileHashes(trx);
-        const chunkLeaves = options.chunkLeaves ?? CHUNK_LEAVES;
+        const sizes = checkpoints.map((c) => c.size);
         // Chunks are handed out now, so the threads work while this one checks the checkpoints' signatures.
-        const chunks = readers.chunks(
-          size,
-          chunkLeaves,
-          checkpoints.map((c) => c.size),
-        );
+        const chunks = readers
+          ? readers.chunks(
+              size,
+              chunkLeaves,
+              sizes,
+              options.mainThreadChunks === false
+                ? undefined
+                : async (task) => verifyChunk(task, await readChunk(trx, pg, task.from, task.to)),
+            )
+          : localChunks(trx, pg, size, chunkLeaves, sizes);
         return await verifyLog({
           key,
           from: 0,
@@ -200,33 +210,61 @@ export async function verifyStore(
           ...(onProgress ? { onProgress } : {}),
         });
       } finally {
-        await readers.close();
+        await readers?.close();
       }
     });
 }
 
-function defaultThreads(): number {
-  return Math.min(4, Math.max(2, availableParallelism()));
+/** The rows of the leaves [from, to) for `verifyChunk`, read over `trx`. */
+function readChunk(trx: Kysely<Database>, pg: boolean, from: number, to: number): Promise<ChunkRow[]> {
+  const text = pg
+    ? `SELECT l.seq, l.hash, e.body, e.pos AS epos, e.purged_at FROM ledger_leaves l
+       LEFT JOIN ledger_events e ON e.pos = l.pos WHERE l.seq >= $1 AND l.seq < $2 ORDER BY l.seq`
+    : `SELECT l.seq, l.hash, e.body, e.pos AS epos, e.purged_at FROM ledger_leaves l
+       LEFT JOIN ledger_events e ON e.pos = l.pos WHERE l.seq >= ? AND l.seq < ? ORDER BY l.seq`;
+  return trx
+    .executeQuery<LeafRow>(CompiledQuery.raw(text, [from, to]))
+    .then((r) => r.rows.map((x) => [x.seq, x.hash, x.body, x.epos, x.purged_at] as const));
 }
 
-/** Where reader threads can read this snapshot of the log, and its size (one past the highest leaf index), if they should. */
-async function readerSource(
+/**
+ * The chunks of [0, size) read over `trx` and checked on this thread; the next chunk is requested
+ * before the current one is checked, so that PostgreSQL's server sends it meanwhile.
+ */
+async function* localChunks(
   trx: Kysely<Database>,
-  options: VerifyStoreOptions,
-): Promise<{ source: ReaderSource; size: number } | undefined> {
+  pg: boolean,
+  size: number,
+  chunkLeaves: number,
+  checkpoints: readonly number[],
+): AsyncGenerator<ChunkResult> {
+  const read = (from: number) => readChunk(trx, pg, from, Math.min(from + chunkLeaves, size));
+  let cp = 0;
+  let next = size > 0 ? read(0) : undefined;
+  for (let id = 0, from = 0; from < size; id++, from += chunkLeaves) {
+    const rows = await (next as Promise<ChunkRow[]>);
+    next = from + chunkLeaves < size ? read(from + chunkLeaves) : undefined;
+    next?.catch(() => {});
+    const to = Math.min(from + chunkLeaves, size);
+    while (cp < checkpoints.length && (checkpoints[cp] ?? 0) <= from) cp++;
+    const inside: number[] = [];
+    for (let i = cp; i < checkpoints.length && (checkpoints[i] ?? 0) < to; i++)
+      inside.push(checkpoints[i] ?? 0);
+    yield verifyChunk({ id, from, to, checkpoints: inside }, rows);
+  }
+}
+
+/** One reader thread fewer than the machine runs at once (the main thread checks chunks too), 1 to 3. */
+function defaultThreads(): number {
+  return Math.min(3, Math.max(1, availableParallelism() - 1));
+}
+
+/** Where reader threads can read the log, if they should. */
+function readerSource(size: number, options: VerifyStoreOptions): ReaderSource | undefined {
   const store = options.store;
   if (store?.dialect !== 'sqlite' || store.sqlitePath === undefined || store.sqlitePath === ':memory:') {
     return undefined;
   }
-  const chunkLeaves = options.chunkLeaves ?? CHUNK_LEAVES;
-  if (!Number.isSafeInteger(chunkLeaves) || chunkLeaves < 1 || (chunkLeaves & (chunkLeaves - 1)) !== 0) {
-    throw new RangeError(`chunkLeaves must be a power of two, got ${chunkLeaves}`);
-  }
-  const { rows } = await trx.executeQuery<{ last: number | null }>(
-    CompiledQuery.raw('SELECT max(seq) AS last FROM ledger_leaves'),
-  );
-  const last = rows[0]?.last;
-  const size = last === null || last === undefined ? 0 : Number(last) + 1;
   if (size === 0 || size < (options.minLeaves ?? MIN_THREADED_LEAVES)) return undefined;
-  return { source: { path: store.sqlitePath }, size };
+  return { path: store.sqlitePath };
 }

@@ -27,6 +27,10 @@ async function openReader(src: ReaderSource): Promise<(from: number, to: number)
 const port = parentPort;
 if (port === null) throw new Error('verify-worker runs as a worker thread');
 const ready = openReader(workerData as ReaderSource);
+ready.then(
+  () => port.postMessage({ ready: true }),
+  () => port.postMessage({ ready: true }),
+);
 // Tasks are answered in the order they came.
 let queue: Promise<void> = Promise.resolve();
 port.on('message', (task: ChunkTask) => {

@@ -10,6 +10,7 @@ import {
   hashFold,
   inclusionRanges,
   leafHash,
+  leafHashOfText,
   type NodeId,
   nodeHash,
   ProofError,
@@ -156,6 +157,17 @@ describe('RFC 9162 hashing', () => {
     );
     assert.equal(EMPTY_ROOT.toString('hex'), rfc6962.rootsBySize['0']);
     assert.equal(nodeHash(VECTOR_LEAVES[0]!, VECTOR_LEAVES[1]!).toString('hex'), rfc6962.rootsBySize['2']);
+  });
+
+  it('hashes text as the leaf of its UTF-8 bytes, whatever the text (lone surrogates, beyond 64 KiB)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' })), (text) => {
+        assert.deepEqual(leafHashOfText(text), leafHash(Buffer.from(text, 'utf8')));
+      }),
+    );
+    for (const text of ['x'.repeat(65_536), '😀'.repeat(32_768), '€'.repeat(65_537)]) {
+      assert.deepEqual(leafHashOfText(text), leafHash(Buffer.from(text, 'utf8')));
+    }
   });
 
   it('computes the roots of sizes 0 to 8 three ways', async () => {

@@ -205,15 +205,24 @@ const DRILLS: Drill[] = [
   },
 ];
 
-/** Chunk sizes for the reader-thread drills: many chunks with tile and checkpoint events across them, and one partial chunk. */
+/**
+ * Chunk sizes for the chunked drills: many chunks with tile and checkpoint events across them (all
+ * checked by reader threads on SQLite), and one partial chunk (shared with the main thread).
+ */
 const CHUNKS = [4, 64] as const;
 
-/** `verifyStore` as the CLI calls it, with its reader threads (SQLite) forced on for this small log. */
+/** `verifyStore` as the CLI calls it, with reader threads (SQLite) forced on for this small log. */
 async function verifyInThreads(backend: Backend, chunkLeaves: number): Promise<VerifyResult> {
   const key = await readSignerKeyFile(join(backend.dataDir, 'ledger.key'));
   const store = await openDatabase(backend);
   try {
-    return await verifyLiveStore(store.db, key, undefined, { store, threads: 2, chunkLeaves, minLeaves: 0 });
+    return await verifyLiveStore(store.db, key, undefined, {
+      store,
+      threads: 2,
+      chunkLeaves,
+      minLeaves: 0,
+      mainThreadChunks: chunkLeaves !== 4,
+    });
   } finally {
     await store.close();
   }
