@@ -1,7 +1,8 @@
 // `npm run bench`: Warden's ledger against the raw speed of its database and of node:crypto, on SQLite and
 // PostgreSQL, in one run. Everything it writes goes to temporary directories and databases it drops.
 // BENCH_SCALE multiplies every size (e.g. 0.1 for a quick look); BENCH_BACKENDS=sqlite limits the backends;
-// BENCH_ONLY=gateway runs only the gateway benchmark (bench/gateway.ts).
+// BENCH_ONLY=gateway runs only the gateway benchmark (bench/gateway.ts); BENCH_ONLY=ledger only the ledger
+// tables (ingest, verify, proofs).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -233,14 +234,17 @@ async function main(): Promise<void> {
     const proof = await proofs(dialect, Math.round(PROOF_TREE * scale));
     results.push({ ...measured, proof });
   }
-  const authRows: Row[] = [...(await benchPolicy())];
-  for (const dialect of dialects) authRows.push(...(await benchAuth(dialect)));
-  const registerRows = await benchRegister(scale);
+  const ledgerOnly = process.env.BENCH_ONLY === 'ledger';
+  const authRows: Row[] = ledgerOnly ? [] : [...(await benchPolicy())];
+  if (!ledgerOnly) for (const dialect of dialects) authRows.push(...(await benchAuth(dialect)));
+  const registerRows = ledgerOnly ? [] : await benchRegister(scale);
   console.log(resultTable(results.flatMap(resultRows)));
-  console.log('\nIdentity and authorization:\n');
-  console.log(resultTable(authRows));
-  console.log('\nModel registry (baseline: sha256sum of the same files):\n');
-  console.log(resultTable(registerRows));
+  if (!ledgerOnly) {
+    console.log('\nIdentity and authorization:\n');
+    console.log(resultTable(authRows));
+    console.log('\nModel registry (baseline: sha256sum of the same files):\n');
+    console.log(resultTable(registerRows));
+  }
   console.log(
     '\nratio = Warden rate ÷ baseline rate (for proofs: primary-key read time ÷ proof time); higher is better.\n',
   );
@@ -253,7 +257,7 @@ async function main(): Promise<void> {
         `${count(proof.size)}-leaf tree built in ${ms(proof.buildMs)}`,
     );
   }
-  await gateway();
+  if (!ledgerOnly) await gateway();
   console.log(
     `\nload average at the end: ${loadavg()
       .map((l) => l.toFixed(2))

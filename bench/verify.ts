@@ -71,13 +71,13 @@ function checked(result: VerifyResult): number {
   return result.size;
 }
 
-/** `warden audit verify` on the live store, as src/cli/commands/audit.ts runs it (verifyStore, one connection); returns leaves/s. */
+/** `warden audit verify` on the live store, as src/cli/commands/audit.ts runs it (verifyStore with its store, so reader threads over connections of their own); returns leaves/s. */
 async function verifyLive(config: Config): Promise<number> {
   const key = await readSignerKeyFile(config.signingKeyFile);
   const store = await openStore(storeOptions(config));
   try {
     const start = performance.now();
-    const result = await verifyStore(store.db, key);
+    const result = await verifyStore(store.db, key, undefined, { store });
     return (checked(result) * 1000) / since(start);
   } finally {
     await store.close();

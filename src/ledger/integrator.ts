@@ -19,12 +19,29 @@ export interface IntegratorOptions {
   readonly clock: Clock;
   /** Most events sequenced in one transaction. */
   readonly batchSize: number;
+  /**
+   * Integrated entries whose audit query keys (actor and resource ids) are stored together, in key order,
+   * once that many have gathered (default KEYS_BATCH); until then queries scan them.
+   */
+  readonly keysBatch?: number;
   /** Pause between polls of an empty queue. */
   readonly idleMs: number;
   /** How often a follower asks to become leader. */
   readonly takeoverMs: number;
   readonly onError: (err: unknown) => void;
 }
+
+/**
+ * Default `keysBatch`. Storing the keys of this many entries at once dirties each page of the key
+ * tables about once rather than once per entry; a query scans at most this many integrated entries
+ * beyond the key tables (plus the queue).
+ */
+export const KEYS_BATCH = 8192;
+
+const KEY_TABLES = [
+  ['ledger_actor_keys', 'actor_id'],
+  ['ledger_resource_keys', 'resource_id'],
+] as const;
 
 /** One integrated batch: the tree grew from `from` to `to` and a checkpoint of size `to` was signed. */
 export interface IntegratedBatch {
@@ -46,6 +63,8 @@ export class Integrator {
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   #leader = false;
+  /** ledger_keys_state.indexed as last committed by this process (undefined: read it). */
+  #indexed: number | undefined;
 
   constructor(opts: IntegratorOptions) {
     this.#opts = opts;
@@ -95,14 +114,21 @@ export class Integrator {
     const from = range.size;
     const work = range.clone();
     let count = 0;
+    let indexed: number | undefined;
     try {
-      count = await db.transaction().execute(async (trx) => this.#integrate(trx, work));
+      count = await db.transaction().execute(async (trx) => {
+        const n = await this.#integrate(trx, work);
+        if (n > 0) indexed = await this.#storeKeys(trx, work.size);
+        return n;
+      });
     } catch (err) {
       // Another integrator may have moved the tree on (a leader change): reload before retrying.
       this.#range = undefined;
+      this.#indexed = undefined;
       throw err;
     }
     if (count > 0) {
+      this.#indexed = indexed;
       this.#range = work;
       this.#events.emit('batch', { from, to: work.size } satisfies IntegratedBatch);
     }
@@ -182,6 +208,36 @@ export class Integrator {
     return n;
   }
 
+  /**
+   * Once KEYS_BATCH integrated entries (of a tree of `size`) lack their audit query keys, stores them
+   * from their event rows in key order and records how far keys are stored; returns that point.
+   */
+  async #storeKeys(trx: Kysely<Database>, size: number): Promise<number> {
+    let indexed = this.#indexed;
+    if (indexed === undefined) {
+      const row = await trx
+        .selectFrom('ledger_keys_state')
+        .select('indexed')
+        .where('id', '=', 1)
+        .executeTakeFirst();
+      indexed = Number(row?.indexed ?? 0);
+    }
+    if (size - indexed < (this.#opts.keysBatch ?? KEYS_BATCH)) return indexed;
+    for (const [table, column] of KEY_TABLES) {
+      await trx.executeQuery(
+        CompiledQuery.raw(
+          `INSERT INTO ${table} (${column}, pos)
+           SELECT e.${column}, e.pos FROM ledger_leaves l JOIN ledger_events e ON e.pos = l.pos
+           WHERE l.seq >= ${isPostgres(trx) ? '$1' : '?'} AND l.seq < ${isPostgres(trx) ? '$2' : '?'}
+           ORDER BY 1, 2`,
+          [indexed, size],
+        ),
+      );
+    }
+    await trx.updateTable('ledger_keys_state').set({ indexed: size }).where('id', '=', 1).execute();
+    return size;
+  }
+
   async #loadRange(db: Kysely<Database>): Promise<CompactRange> {
     const size = await storedTreeSize(db);
     const ids = rangeSubtrees(0, size);
@@ -196,7 +252,10 @@ export class Integrator {
       try {
         const wasLeader = this.#leader;
         this.#leader = await leadership.acquire();
-        if (this.#leader && !wasLeader) this.#range = undefined;
+        if (this.#leader && !wasLeader) {
+          this.#range = undefined;
+          this.#indexed = undefined;
+        }
         if (!this.#leader) pause = takeoverMs;
         else if ((await this.integrateBatch()) > 0) pause = 0;
       } catch (err) {

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Kysely } from 'kysely';
+import { type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
 import { WardenError } from '../core/index.js';
 import type { Database, Store } from '../store/index.js';
 import type { EventInput } from './event.js';
@@ -205,11 +205,13 @@ export class Ledger {
       q.actor !== undefined && this.#sensitive.covers('actor.id') && !q.actor.startsWith(HMAC_PREFIX)
         ? this.#sensitive.mask(q.actor)
         : q.actor;
-    if (actor !== undefined) query = query.where('e.actor_id', '=', actor);
+    if (actor !== undefined) query = query.where('e.actor_id', '=', actor).where(keyed('actor', actor));
     if (q.actorType !== undefined) query = query.where('e.actor_type', '=', q.actorType);
     if (q.action !== undefined) query = query.where('e.action', '=', q.action);
     if (q.resourceType !== undefined) query = query.where('e.resource_type', '=', q.resourceType);
-    if (q.resourceId !== undefined) query = query.where('e.resource_id', '=', q.resourceId);
+    if (q.resourceId !== undefined) {
+      query = query.where('e.resource_id', '=', q.resourceId).where(keyed('resource', q.resourceId));
+    }
     if (q.outcome !== undefined) query = query.where('e.outcome', '=', q.outcome);
     if (q.project !== undefined) query = query.where('e.project', '=', q.project);
     if (q.since !== undefined) query = query.where('e.time_ms', '>=', q.since);
@@ -321,6 +323,24 @@ export class Ledger {
   #readNodes() {
     return readNodesFrom(storedHashReader(this.#store.db));
   }
+}
+
+/**
+ * `e.pos` is that of an event whose actor (or resource) id is `value`: stored in the key table for the
+ * leaves [0, ledger_keys_state.indexed) (migration 009), and found by scanning the rest, the leaves
+ * from there on and the queue (the integrator moves an event from one part to the next atomically, so a
+ * statement sees each event in exactly one).
+ */
+function keyed(kind: 'actor' | 'resource', value: string): RawBuilder<SqlBool> {
+  const table = sql.table(kind === 'actor' ? 'ledger_actor_keys' : 'ledger_resource_keys');
+  const column = sql.ref(kind === 'actor' ? 'actor_id' : 'resource_id');
+  return sql<SqlBool>`e.pos IN (
+    SELECT k.pos FROM ${table} k WHERE k.${column} = ${value}
+    UNION ALL
+    SELECT l.pos FROM ledger_leaves l JOIN ledger_events x ON x.pos = l.pos
+    WHERE l.seq >= (SELECT s.indexed FROM ledger_keys_state s WHERE s.id = 1) AND x.${column} = ${value}
+    UNION ALL
+    SELECT q.pos FROM ledger_queue q JOIN ledger_events x ON x.pos = q.pos WHERE x.${column} = ${value})`;
 }
 
 function toStored(r: { pos: number; id: string; seq: number | null; body: string | null }): StoredEvent {

@@ -1,8 +1,19 @@
+import { availableParallelism } from 'node:os';
 import { CompiledQuery, type Kysely } from 'kysely';
-import type { Database } from '../store/index.js';
+import type { Database, Store } from '../store/index.js';
 import type { NoteKey } from './note.js';
 import { isPostgres } from './recorder.js';
 import { type VerifyLeaf, type VerifyResult, verifyLog } from './verify.js';
+import { type ChunkResult, type ChunkRow, verifyChunk } from './verify-chunk.js';
+import { ChunkReaders } from './verify-threads.js';
+import type { ReaderSource } from './verify-worker.js';
+
+/**
+ * PostgreSQL settings for the verify transaction, which reads the leaves in index order joined with
+ * their events by primary key: without statistics on a young table the planner may read them through a
+ * bitmap and then sort each page, bodies included, on disk, which costs more than the reading itself.
+ */
+const LEAVES_IN_ORDER = 'SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off';
 
 /** Leaves per page read from the store. */
 const PAGE = 20_000;
@@ -59,9 +70,14 @@ export async function* storedLeafPages(
     if (!full) break;
   }
   if (from !== 0 || to !== Number.MAX_SAFE_INTEGER) return;
+  yield* orphanEntry(db, next);
+}
+
+/** The entry `verifyLog` fails on as missing-leaf at `index` (the end of the log) if an event row is neither integrated nor queued. */
+async function* orphanEntry(db: Kysely<Database>, index: number): AsyncGenerator<VerifyLeaf[]> {
   const orphan = await unintegratedEvent(db);
   if (orphan !== undefined) {
-    yield [{ index: next, body: orphan.body, storedHash: null, bodyExpected: true, noLeaf: true }];
+    yield [{ index, body: orphan.body, storedHash: null, bodyExpected: true, noLeaf: true }];
   }
 }
 
@@ -115,26 +131,140 @@ export async function storedTileHashes(db: Kysely<Database>): Promise<Map<string
   return new Map(rows.map((r) => [`${r.tile_level}/${Number(r.idx)}`, r.hash]));
 }
 
+/** How `verifyStore` may read the log with threads of its own. */
+export interface VerifyStoreOptions {
+  /**
+   * The store `db` belongs to (as `openStore` returned it). On SQLite, reader threads then open
+   * connections of their own to its file; without it, or on PostgreSQL, this thread reads.
+   */
+  readonly store?: Pick<Store, 'dialect' | 'sqlitePath'>;
+  /** Reader threads beside the main thread (default: the machine's parallelism less one, from 1 to 3). */
+  readonly threads?: number;
+  /** Entries per chunk checked at a time, a power of two (default 2,048). */
+  readonly chunkLeaves?: number;
+  /** Whether this thread checks chunks too while waiting for the threads (default true; false is for tests). */
+  readonly mainThreadChunks?: boolean;
+  /** The smallest log for which reader threads are started (default 32,768 entries); smaller ones are read here. */
+  readonly minLeaves?: number;
+}
+
+const CHUNK_LEAVES = 2048;
+const MIN_THREADED_LEAVES = 32_768;
+
 /**
- * Verifies the whole log in the store, in one snapshot (repeatable read), as `warden audit verify` does:
- * leaves in pages, the next page read while the current one is hashed (PostgreSQL).
+ * Verifies the whole log in the store, in one snapshot (repeatable read), as `warden audit verify` does.
+ * On SQLite, given the store (`options.store`) and a log of at least `minLeaves` entries, reader threads
+ * read and check chunks of the log in parallel, each over its own connection, and hand back the chunks'
+ * subtree hashes; this thread only joins them into the tree and checks tiles and checkpoints. Otherwise
+ * (and always on PostgreSQL, whose server needs the second core to send the rows) the leaves are read
+ * here in pages, the next page requested while the current one is hashed.
  */
 export async function verifyStore(
   db: Kysely<Database>,
   key: NoteKey,
   onProgress?: (done: number) => void,
+  options: VerifyStoreOptions = {},
 ): Promise<VerifyResult> {
+  const chunkLeaves = options.chunkLeaves ?? CHUNK_LEAVES;
+  if (!Number.isSafeInteger(chunkLeaves) || chunkLeaves < 1 || (chunkLeaves & (chunkLeaves - 1)) !== 0) {
+    throw new RangeError(`chunkLeaves must be a power of two, got ${chunkLeaves}`);
+  }
   return db
     .transaction()
     .setIsolationLevel('repeatable read')
-    .execute(async (trx) =>
-      verifyLog({
-        key,
-        from: 0,
-        leaves: storedLeafPages(trx),
-        checkpoints: await storedCheckpoints(trx),
-        tileHashes: await storedTileHashes(trx),
-        ...(onProgress ? { onProgress } : {}),
-      }),
-    );
+    .execute(async (trx) => {
+      const pg = isPostgres(trx);
+      if (pg) await trx.executeQuery(CompiledQuery.raw(LEAVES_IN_ORDER));
+      const { rows } = await trx.executeQuery<{ last: number | null }>(
+        CompiledQuery.raw('SELECT max(seq) AS last FROM ledger_leaves'),
+      );
+      const last = rows[0]?.last;
+      const size = last === null || last === undefined ? 0 : Number(last) + 1;
+      const source = readerSource(size, options);
+      const readers =
+        source === undefined
+          ? undefined
+          : new ChunkReaders(source, Math.max(1, options.threads ?? defaultThreads()));
+      try {
+        const checkpoints = await storedCheckpoints(trx);
+        const tileHashes = await storedTileHashes(trx);
+        const sizes = checkpoints.map((c) => c.size);
+        // Chunks are handed out now, so the threads work while this one checks the checkpoints' signatures.
+        const chunks = readers
+          ? readers.chunks(
+              size,
+              chunkLeaves,
+              sizes,
+              options.mainThreadChunks === false
+                ? undefined
+                : async (task) => verifyChunk(task, await readChunk(trx, pg, task.from, task.to)),
+            )
+          : localChunks(trx, pg, size, chunkLeaves, sizes);
+        return await verifyLog({
+          key,
+          from: 0,
+          chunks,
+          leaves: orphanEntry(trx, size),
+          checkpoints,
+          tileHashes,
+          ...(onProgress ? { onProgress } : {}),
+        });
+      } finally {
+        await readers?.close();
+      }
+    });
+}
+
+/** The rows of the leaves [from, to) for `verifyChunk`, read over `trx`. */
+function readChunk(trx: Kysely<Database>, pg: boolean, from: number, to: number): Promise<ChunkRow[]> {
+  const text = pg
+    ? `SELECT l.seq, l.hash, e.body, e.pos AS epos, e.purged_at FROM ledger_leaves l
+       LEFT JOIN ledger_events e ON e.pos = l.pos WHERE l.seq >= $1 AND l.seq < $2 ORDER BY l.seq`
+    : `SELECT l.seq, l.hash, e.body, e.pos AS epos, e.purged_at FROM ledger_leaves l
+       LEFT JOIN ledger_events e ON e.pos = l.pos WHERE l.seq >= ? AND l.seq < ? ORDER BY l.seq`;
+  return trx
+    .executeQuery<LeafRow>(CompiledQuery.raw(text, [from, to]))
+    .then((r) => r.rows.map((x) => [x.seq, x.hash, x.body, x.epos, x.purged_at] as const));
+}
+
+/**
+ * The chunks of [0, size) read over `trx` and checked on this thread; the next chunk is requested
+ * before the current one is checked, so that PostgreSQL's server sends it meanwhile.
+ */
+async function* localChunks(
+  trx: Kysely<Database>,
+  pg: boolean,
+  size: number,
+  chunkLeaves: number,
+  checkpoints: readonly number[],
+): AsyncGenerator<ChunkResult> {
+  const read = (from: number) => readChunk(trx, pg, from, Math.min(from + chunkLeaves, size));
+  let cp = 0;
+  let next = size > 0 ? read(0) : undefined;
+  for (let id = 0, from = 0; from < size; id++, from += chunkLeaves) {
+    const rows = await (next as Promise<ChunkRow[]>);
+    next = from + chunkLeaves < size ? read(from + chunkLeaves) : undefined;
+    next?.catch(() => {});
+    const to = Math.min(from + chunkLeaves, size);
+    while (cp < checkpoints.length && (checkpoints[cp] ?? 0) <= from) cp++;
+    const inside: number[] = [];
+    for (let i = cp; i < checkpoints.length && (checkpoints[i] ?? 0) < to; i++)
+      inside.push(checkpoints[i] ?? 0);
+    yield verifyChunk({ id, from, to, checkpoints: inside }, rows);
+  }
+}
+
+/** One reader thread fewer than the machine runs at once (the main thread checks chunks too), 1 to 3. */
+function defaultThreads(): number {
+  return Math.min(3, Math.max(1, availableParallelism() - 1));
+}
+
+/** Where reader threads can read the log, if they should. */
+function readerSource(size: number, options: VerifyStoreOptions): ReaderSource | undefined {
+  const store = options.store;
+  if (store?.dialect !== 'sqlite' || store.sqlitePath === undefined || store.sqlitePath === ':memory:') {
+    return undefined;
+  }
+  if (size === 0 || size < (options.minLeaves ?? MIN_THREADED_LEAVES)) return undefined;
+  return { path: store.sqlitePath };
 }

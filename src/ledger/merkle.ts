@@ -24,10 +24,16 @@ export function leafHash(data: Uint8Array): Buffer {
   return sha256(Buffer.concat([LEAF_PREFIX, data]));
 }
 
-/** RFC 9162 leaf hash of UTF-8 text: SHA-256(0x00 ‖ UTF-8(text)), without building the bytes first. */
+// Reused input of leafHashOfText: 0x00 ‖ UTF-8(text), for texts of up to 64 KiB (an event's limit).
+const leafInput = Buffer.alloc(1 + 3 * 65_536, 0x00);
+
+/** RFC 9162 leaf hash of UTF-8 text: SHA-256(0x00 ‖ UTF-8(text)), without a Buffer or string per call. */
 export function leafHashOfText(text: string): Buffer {
-  // U+0000 is the single byte 0x00 in UTF-8; node:crypto's one-shot hash skips the Hash object.
-  return oneShot('sha256', `\0${text}`, 'buffer');
+  // node:crypto's one-shot hash skips the Hash object. The text is encoded into a reused buffer, which
+  // costs less than hashing `\0${text}` (a new string, flattened, then encoded); U+0000 is the byte 0x00.
+  if (text.length > 65_536) return oneShot('sha256', `\0${text}`, 'buffer');
+  const n = leafInput.write(text, 1, 'utf8');
+  return oneShot('sha256', new Uint8Array(leafInput.buffer, leafInput.byteOffset, n + 1), 'buffer');
 }
 
 // Reused input of nodeHash: 0x01 ‖ left ‖ right (node:crypto copies it before returning).
@@ -333,6 +339,34 @@ export class CompactRange {
     copy.#size = this.#size;
     copy.#nodes = [...this.#nodes];
     return copy;
+  }
+
+  /**
+   * Appends the hash of a whole perfect subtree of 2^level leaves (a leaf for level 0), which must start
+   * at the current size and be no larger than the last subtree held; returns the subtrees above `level`
+   * this completed, lowest first. `hash` is owned, as in `appendOwned`.
+   */
+  appendSubtree(level: number, hash: Buffer): SubtreeHash[] {
+    const last = this.#nodes.at(-1);
+    if (this.#size % 2 ** level !== 0 || (last !== undefined && last.level < level)) {
+      throw new RangeError(`a subtree of level ${level} cannot follow a tree of ${this.#size} leaves`);
+    }
+    checkHash(hash, 'subtree hash');
+    let node: SubtreeHash = { level, index: this.#size / 2 ** level, hash };
+    const completed: SubtreeHash[] = [];
+    for (let left = this.#nodes.at(-1); left?.level === node.level; left = this.#nodes.at(-1)) {
+      this.#nodes.pop();
+      node = { level: node.level + 1, index: left.index / 2, hash: nodeHash(left.hash, node.hash) };
+      completed.push(node);
+    }
+    this.#nodes.push(node);
+    this.#size += 2 ** level;
+    return completed;
+  }
+
+  /** The subtrees held, left to right (the hashes of rangeSubtrees(0, size)). Do not change them. */
+  subtrees(): readonly SubtreeHash[] {
+    return this.#nodes;
   }
 
   /** Appends a leaf hash; returns the perfect subtrees of level ≥ 1 this completed, lowest first. */

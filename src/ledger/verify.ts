@@ -1,8 +1,9 @@
 import { openCheckpoint } from './checkpoint.js';
-import { CompactRange, leafHashOfText } from './merkle.js';
+import { CompactRange, hashFold, leafHashOfText, type SubtreeHash } from './merkle.js';
 import type { NoteKey } from './note.js';
 import { rootFromRange } from './range-root.js';
 import { TILE_HEIGHT } from './tiles.js';
+import type { ChunkResult } from './verify-chunk.js';
 
 /** One stored entry as the verifier reads it, in index order. A purged entry has no body but keeps its hash. */
 export interface VerifyLeaf {
@@ -39,6 +40,11 @@ export interface VerifySource {
   readonly to?: number;
   /** The entries in index order, one at a time or in pages (arrays), which saves a step per entry. */
   readonly leaves: AsyncIterable<VerifyLeaf | readonly VerifyLeaf[]>;
+  /**
+   * Whole log only: leading entries already checked in chunks (`verifyChunk`, in reader threads), in
+   * order from index 0; `leaves` then continue where the last chunk ended.
+   */
+  readonly chunks?: AsyncIterable<ChunkResult>;
   /** Signed checkpoints, by ascending size as stored. */
   readonly checkpoints: readonly { readonly size: number; readonly note: string }[];
   /** Stored tile-level subtree hashes to cross-check (live store only), keyed `${tileLevel}/${idx}`. */
@@ -78,11 +84,14 @@ export async function verifyLog(src: VerifySource): Promise<VerifyResult> {
   let expected = src.from;
   let purged = 0;
   let nextCp = 0;
-  const checkRootsUpTo = (size: number): VerifyResult | undefined => {
+  const checkRootsUpTo = (
+    size: number,
+    root: () => Buffer = () => range.root(),
+  ): VerifyResult | undefined => {
     for (; nextCp < checkpoints.length && (checkpoints[nextCp]?.size ?? 0) <= size; nextCp++) {
       const cp = checkpoints[nextCp];
       if (cp === undefined || cp.size !== size || !whole) continue;
-      if (!range.root().equals(cp.root)) {
+      if (!root().equals(cp.root)) {
         return fail(
           cp.prev,
           'checkpoint-root',
@@ -90,6 +99,50 @@ export async function verifyLog(src: VerifySource): Promise<VerifyResult> {
         );
       }
     }
+    return undefined;
+  };
+  const checkTiles = (nodes: readonly SubtreeHash[]): VerifyResult | undefined => {
+    for (const node of nodes) {
+      if (src.tileHashes === undefined || node.level % TILE_HEIGHT !== 0) continue;
+      const stored = src.tileHashes.get(`${node.level / TILE_HEIGHT}/${node.index}`);
+      if (stored === undefined || !stored.equals(node.hash)) {
+        const first = node.index * 2 ** node.level;
+        return fail(
+          first,
+          'tile-hash-mismatch',
+          `stored subtree hash at level ${node.level} index ${node.index} is ${stored ? 'wrong' : 'missing'}`,
+        );
+      }
+    }
+    return undefined;
+  };
+  // A chunk replays, in index order, what `step` would have met on its entries: the tile-level subtrees
+  // they completed, the checkpoints inside the chunk (root = the tree before the chunk, then the chunk's
+  // own subtrees at that size), and the first entry that failed. Its subtrees then join the tree.
+  const applyChunk = (chunk: ChunkResult): VerifyResult | undefined => {
+    if (chunk.from !== expected) throw new Error(`chunk from ${chunk.from} arrived at ${expected}`);
+    for (const ev of chunk.events) {
+      const bad =
+        ev.kind === 'tile'
+          ? checkTiles([{ level: ev.level, index: ev.index, hash: Buffer.from(ev.hash) }])
+          : checkRootsUpTo(ev.size, () => hashFold([...range.subtrees().map((n) => n.hash), ...ev.hashes]));
+      if (bad) return bad;
+    }
+    if (chunk.failure !== undefined) {
+      const { index, kind, message } = chunk.failure;
+      return fail(index, kind, message);
+    }
+    for (const node of chunk.subtrees) {
+      const bad = checkTiles(range.appendSubtree(node.level, Buffer.from(node.hash)));
+      if (bad) return bad;
+    }
+    const bad = checkRootsUpTo(range.size);
+    if (bad) return bad;
+    purged += chunk.purged;
+    const before = expected;
+    expected = chunk.to;
+    for (let m = (Math.floor(before / 100_000) + 1) * 100_000; m <= expected; m += 100_000)
+      src.onProgress?.(m);
     return undefined;
   };
   const step = (leaf: VerifyLeaf): VerifyResult | undefined => {
@@ -128,18 +181,8 @@ export async function verifyLog(src: VerifySource): Promise<VerifyResult> {
       purged++;
     }
     if (whole) {
-      for (const node of owned ? range.appendOwned(hash) : range.append(hash)) {
-        if (src.tileHashes === undefined || node.level % TILE_HEIGHT !== 0) continue;
-        const stored = src.tileHashes.get(`${node.level / TILE_HEIGHT}/${node.index}`);
-        if (stored === undefined || !stored.equals(node.hash)) {
-          const first = node.index * 2 ** node.level;
-          return fail(
-            first,
-            'tile-hash-mismatch',
-            `stored subtree hash at level ${node.level} index ${node.index} is ${stored ? 'wrong' : 'missing'}`,
-          );
-        }
-      }
+      const badTile = checkTiles(owned ? range.appendOwned(hash) : range.append(hash));
+      if (badTile) return badTile;
       const bad = checkRootsUpTo(range.size);
       if (bad) return bad;
     } else partialLeaves.push(hash);
@@ -147,6 +190,13 @@ export async function verifyLog(src: VerifySource): Promise<VerifyResult> {
     if (expected % 100_000 === 0) src.onProgress?.(expected);
     return undefined;
   };
+  if (src.chunks !== undefined) {
+    if (!whole) throw new Error('chunks verify a whole log only');
+    for await (const chunk of src.chunks) {
+      const bad = applyChunk(chunk);
+      if (bad) return bad;
+    }
+  }
   for await (const item of src.leaves) {
     if (Array.isArray(item)) {
       for (const leaf of item as readonly VerifyLeaf[]) {

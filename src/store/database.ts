@@ -18,6 +18,7 @@ import * as lifecycle from './migrations/004-lifecycle.js';
 import * as registry from './migrations/006-registry.js';
 import * as workflow from './migrations/007-workflow.js';
 import * as monitor from './migrations/008-monitor.js';
+import * as ledgerKeys from './migrations/009-ledger-keys.js';
 import type { Database } from './schema.js';
 
 // int8 columns hold sequence numbers and millisecond times, all below 2^53.
@@ -29,6 +30,8 @@ export interface Store {
   readonly dialect: Dialect;
   /** The connection string for PostgreSQL (for dedicated sessions such as the integrator's lock), else undefined. */
   readonly url: string | undefined;
+  /** The SQLite database file for SQLite (for other connections to it, such as `audit verify`'s readers), else undefined. */
+  readonly sqlitePath: string | undefined;
   close(): Promise<void>;
 }
 
@@ -62,7 +65,7 @@ function connect(opts: StoreOptions): Store {
     // the pool and replaced on the next query; unhandled, its 'error' event would crash the process.
     pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, dialect: 'postgres', url, close: () => db.destroy() };
+    return { db, dialect: 'postgres', url, sqlitePath: undefined, close: () => db.destroy() };
   }
   const path = opts.sqlitePath;
   if (path === undefined) throw new Error('either a database URL or a SQLite path is required');
@@ -74,7 +77,7 @@ function connect(opts: StoreOptions): Store {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) });
-  return { db, dialect: 'sqlite', url: undefined, close: () => db.destroy() };
+  return { db, dialect: 'sqlite', url: undefined, sqlitePath: path, close: () => db.destroy() };
 }
 
 const STATEMENT_CACHE = 1000;
@@ -110,6 +113,7 @@ async function migrate(store: Store): Promise<void> {
     '006-registry': { up: (db) => registry.up(db, store.dialect) },
     '007-workflow': { up: (db) => workflow.up(db, store.dialect) },
     '008-monitor': { up: (db) => monitor.up(db, store.dialect) },
+    '009-ledger-keys': { up: (db) => ledgerKeys.up(db, store.dialect) },
   };
   const migrator = new Migrator({
     db: store.db,

@@ -36,6 +36,23 @@ export interface LedgerQueueTable {
   hash: Buffer;
 }
 
+/** Audit query keys of integrated events (`ledger_actor_keys`, `ledger_resource_keys`): insert-only. */
+export interface LedgerActorKeyTable {
+  actor_id: string;
+  pos: number;
+}
+
+export interface LedgerResourceKeyTable {
+  resource_id: string;
+  pos: number;
+}
+
+/** One row: the leaves [0, indexed) have their events' keys stored (it only grows). */
+export interface LedgerKeysStateTable {
+  id: number;
+  indexed: number;
+}
+
 /** Hashes at tree level 8·tile_level (tile_level ≥ 1) of completed subtrees: insert-only. */
 export interface LedgerTileHashTable {
   tile_level: number;
@@ -170,6 +187,9 @@ export interface Database extends LifecycleTables, WorkflowTables, MonitorTables
   ledger_events: LedgerEventTable;
   ledger_leaves: LedgerLeafTable;
   ledger_queue: LedgerQueueTable;
+  ledger_actor_keys: LedgerActorKeyTable;
+  ledger_resource_keys: LedgerResourceKeyTable;
+  ledger_keys_state: LedgerKeysStateTable;
   ledger_tile_hashes: LedgerTileHashTable;
   ledger_checkpoints: LedgerCheckpointTable;
   legal_holds: LegalHoldTable;

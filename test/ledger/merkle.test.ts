@@ -10,6 +10,7 @@ import {
   hashFold,
   inclusionRanges,
   leafHash,
+  leafHashOfText,
   type NodeId,
   nodeHash,
   ProofError,
@@ -156,6 +157,17 @@ describe('RFC 9162 hashing', () => {
     );
     assert.equal(EMPTY_ROOT.toString('hex'), rfc6962.rootsBySize['0']);
     assert.equal(nodeHash(VECTOR_LEAVES[0]!, VECTOR_LEAVES[1]!).toString('hex'), rfc6962.rootsBySize['2']);
+  });
+
+  it('hashes text as the leaf of its UTF-8 bytes, whatever the text (lone surrogates, beyond 64 KiB)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' })), (text) => {
+        assert.deepEqual(leafHashOfText(text), leafHash(Buffer.from(text, 'utf8')));
+      }),
+    );
+    for (const text of ['x'.repeat(65_536), '😀'.repeat(32_768), '€'.repeat(65_537)]) {
+      assert.deepEqual(leafHashOfText(text), leafHash(Buffer.from(text, 'utf8')));
+    }
   });
 
   it('computes the roots of sizes 0 to 8 three ways', async () => {
@@ -426,6 +438,44 @@ describe('CompactRange', () => {
         },
       ),
     );
+  });
+
+  it('appends whole subtrees as the leaves would (reader-thread chunks of verify)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 5 }),
+        fc.integer({ min: 0, max: 300 }),
+        async (chunkLevel, size) => {
+          const leaves = makeLeaves(size);
+          const chunk = 2 ** chunkLevel;
+          const byLeaf = new CompactRange();
+          const byChunk = new CompactRange();
+          const leafNodes = new Set<string>();
+          const chunkNodes = new Set<string>();
+          for (const [i, leaf] of leaves.entries()) {
+            for (const n of byLeaf.append(leaf))
+              if (n.level > chunkLevel) leafNodes.add(`${n.level}/${n.index}`);
+            if ((i + 1) % chunk !== 0 && i + 1 < size) continue;
+            // A chunk ends here: append its subtrees, as a compact range of its own leaves.
+            const start = Math.floor(i / chunk) * chunk;
+            const hashes = await leafReader(leaves)(rangeSubtrees(start, i + 1));
+            for (const [k, id] of rangeSubtrees(start, i + 1).entries()) {
+              for (const n of byChunk.appendSubtree(id.level, hashes[k]!))
+                chunkNodes.add(`${n.level}/${n.index}`);
+            }
+            assert.deepEqual(byChunk.root(), byLeaf.root(), `at size ${i + 1}`);
+            assert.deepEqual(
+              byChunk.subtrees().map((n) => n.hash),
+              byLeaf.subtrees().map((n) => n.hash),
+            );
+          }
+          assert.deepEqual([...chunkNodes].sort(), [...leafNodes].sort());
+        },
+      ),
+    );
+    const range = new CompactRange();
+    range.append(Buffer.alloc(32));
+    assert.throws(() => range.appendSubtree(1, Buffer.alloc(32)), /cannot follow a tree of 1 leaves/);
   });
 
   it('rejects a wrong number or size of hashes', () => {

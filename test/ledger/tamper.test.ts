@@ -12,12 +12,14 @@ import {
   type FailureKind,
   leafHash,
   readSignerKeyFile,
+  type VerifyResult,
+  verifyStore as verifyLiveStore,
   writeExportDir,
 } from '../../src/ledger/index.js';
 import { rootFromLeaves } from '../../src/ledger/merkle.js';
 import { generateSignerKey } from '../../src/ledger/note.js';
 import type { Database } from '../../src/store/index.js';
-import { backends } from '../support/backends.js';
+import { type Backend, backends } from '../support/backends.js';
 import {
   type ClosedLedger,
   closedLedger,
@@ -203,6 +205,29 @@ const DRILLS: Drill[] = [
   },
 ];
 
+/**
+ * Chunk sizes for the chunked drills: many chunks with tile and checkpoint events across them (all
+ * checked by reader threads on SQLite), and one partial chunk (shared with the main thread).
+ */
+const CHUNKS = [4, 64] as const;
+
+/** `verifyStore` as the CLI calls it, with reader threads (SQLite) forced on for this small log. */
+async function verifyInThreads(backend: Backend, chunkLeaves: number): Promise<VerifyResult> {
+  const key = await readSignerKeyFile(join(backend.dataDir, 'ledger.key'));
+  const store = await openDatabase(backend);
+  try {
+    return await verifyLiveStore(store.db, key, undefined, {
+      store,
+      threads: 2,
+      chunkLeaves,
+      minLeaves: 0,
+      mainThreadChunks: chunkLeaves !== 4,
+    });
+  } finally {
+    await store.close();
+  }
+}
+
 for (const dialect of await backends()) {
   describe(`ledger tampering on ${dialect}`, () => {
     let base: ClosedLedger;
@@ -215,6 +240,11 @@ for (const dialect of await backends()) {
       const res = await verifyStore(base.backend);
       assert.equal(res.code, 0, res.stdout + res.stderr);
       assert.match(res.stdout, new RegExp(`^OK: ${base.size} entries, \\d+ checkpoint\\(s\\) verified\\n$`));
+      for (const chunkLeaves of CHUNKS) {
+        const threaded = await verifyInThreads(base.backend, chunkLeaves);
+        assert.equal(threaded.ok, true, JSON.stringify(threaded));
+        assert.equal(threaded.ok && threaded.size, base.size);
+      }
     });
 
     for (const drill of DRILLS) {
@@ -232,6 +262,14 @@ for (const dialect of await backends()) {
           const res = await verifyStore(fx.backend);
           assert.equal(res.code, 1, res.stdout + res.stderr);
           assert.match(res.stdout, new RegExp(`^FAILED at index ${index}: ${kind}: `));
+          for (const chunkLeaves of CHUNKS) {
+            const threaded = await verifyInThreads(fx.backend, chunkLeaves);
+            assert.deepEqual(
+              threaded.ok ? threaded : { index: threaded.index, kind: threaded.kind },
+              { index, kind },
+              `reader threads, chunks of ${chunkLeaves}`,
+            );
+          }
         } finally {
           await fx.backend.drop();
         }
@@ -366,6 +404,34 @@ for (const dialect of await backends()) {
           res.stdout,
           new RegExp(`^OK: ${size} entries, .*, 1 purged bodies checked by their kept hashes\n$`),
         );
+        for (const chunkLeaves of [...CHUNKS, 256]) {
+          const threaded = await verifyInThreads(s.backend, chunkLeaves);
+          assert.equal(
+            threaded.ok && `${threaded.size} ${threaded.purged}`,
+            `${size} 1`,
+            `chunks of ${chunkLeaves}`,
+          );
+        }
+        // The stored hash of the first 256 entries, edited: its tile check fails at index 0.
+        const edit = await openDatabase(s.backend);
+        try {
+          await dropGuards(edit, 'ledger_tile_hashes');
+          await sql`UPDATE ledger_tile_hashes SET hash = ${Buffer.alloc(32)} WHERE tile_level = 1`.execute(
+            edit.db,
+          );
+        } finally {
+          await edit.close();
+        }
+        const tampered = await verifyStore(s.backend);
+        assert.match(tampered.stdout, /^FAILED at index 0: tile-hash-mismatch: /);
+        for (const chunkLeaves of [...CHUNKS, 256]) {
+          const threaded = await verifyInThreads(s.backend, chunkLeaves);
+          assert.deepEqual(
+            threaded.ok ? threaded : { index: threaded.index, kind: threaded.kind },
+            { index: 0, kind: 'tile-hash-mismatch' },
+            `chunks of ${chunkLeaves}`,
+          );
+        }
       } finally {
         await s.close();
       }

@@ -54,7 +54,7 @@ export function auditCommand(program: Command): void {
         poolSize: 1,
       });
       try {
-        result = await verifyStore(store.db, key, progress);
+        result = await verifyStore(store.db, key, progress, { store });
       } finally {
         await store.close();
       }

@@ -1,0 +1,45 @@
+// A reader thread of `verifyStore` on SQLite: reads chunks of stored leaves with their event bodies over
+// its own connection, checks them with `verifyChunk` and posts back what the main thread needs to finish
+// the tree. Leaves and checkpoints are insert-only, so a later snapshot holds the same entries below the
+// size the main thread read (a body purged meanwhile is checked by its kept hash, as retention allows).
+import { parentPort, workerData } from 'node:worker_threads';
+import type { ChunkRow, ChunkTask } from './verify-chunk.js';
+import { verifyChunk } from './verify-chunk.js';
+
+/** Where the reader thread finds the store. */
+export interface ReaderSource {
+  readonly path: string;
+}
+
+const SELECT = `SELECT l.seq, l.hash, e.body, e.pos, e.purged_at FROM ledger_leaves l
+   LEFT JOIN ledger_events e ON e.pos = l.pos
+   WHERE l.seq >= ? AND l.seq < ? ORDER BY l.seq`;
+
+async function openReader(src: ReaderSource): Promise<(from: number, to: number) => ChunkRow[]> {
+  const { default: SQLite } = await import('better-sqlite3');
+  const db = new SQLite(src.path, { readonly: true, fileMustExist: true });
+  // Pages read through a memory map rather than a system call each.
+  db.pragma('mmap_size = 1073741824');
+  const statement = db.prepare(SELECT).raw(true);
+  return (from, to) => statement.all(from, to) as ChunkRow[];
+}
+
+const port = parentPort;
+if (port === null) throw new Error('verify-worker runs as a worker thread');
+const ready = openReader(workerData as ReaderSource);
+ready.then(
+  () => port.postMessage({ ready: true }),
+  () => port.postMessage({ ready: true }),
+);
+// Tasks are answered in the order they came.
+let queue: Promise<void> = Promise.resolve();
+port.on('message', (task: ChunkTask) => {
+  queue = queue.then(async () => {
+    try {
+      const read = await ready;
+      port.postMessage({ ok: true, result: verifyChunk(task, read(task.from, task.to)) });
+    } catch (err) {
+      port.postMessage({ ok: false, id: task.id, message: (err as Error).message ?? String(err) });
+    }
+  });
+});
