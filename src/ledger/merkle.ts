@@ -352,14 +352,7 @@ export class CompactRange {
       throw new RangeError(`a subtree of level ${level} cannot follow a tree of ${this.#size} leaves`);
     }
     checkHash(hash, 'subtree hash');
-    let node: SubtreeHash = { level, index: this.#size / 2 ** level, hash };
-    const completed: SubtreeHash[] = [];
-    for (let left = this.#nodes.at(-1); left?.level === node.level; left = this.#nodes.at(-1)) {
-      this.#nodes.pop();
-      node = { level: node.level + 1, index: left.index / 2, hash: nodeHash(left.hash, node.hash) };
-      completed.push(node);
-    }
-    this.#nodes.push(node);
+    const completed = this.#push({ level, index: this.#size / 2 ** level, hash });
     this.#size += 2 ** level;
     return completed;
   }
@@ -377,12 +370,20 @@ export class CompactRange {
 
   /** `append` for a 32-byte hash the caller hands over and never changes again (no defensive copy). */
   appendOwned(leaf: Buffer): SubtreeHash[] {
-    let node: SubtreeHash = { level: 0, index: this.#size, hash: leaf };
+    const node: SubtreeHash = { level: 0, index: this.#size, hash: leaf };
     if (this.#size % 2 === 0) {
       this.#nodes.push(node);
       this.#size++;
       return NONE;
     }
+    const completed = this.#push(node);
+    this.#size++;
+    return completed;
+  }
+
+  /** Holds `node` (the subtree starting at the current size), merged with the equal subtrees to its left; returns the merged ones. */
+  #push(start: SubtreeHash): SubtreeHash[] {
+    let node = start;
     const completed: SubtreeHash[] = [];
     for (let left = this.#nodes.at(-1); left?.level === node.level; left = this.#nodes.at(-1)) {
       this.#nodes.pop();
@@ -390,7 +391,6 @@ export class CompactRange {
       completed.push(node);
     }
     this.#nodes.push(node);
-    this.#size++;
     return completed;
   }
 

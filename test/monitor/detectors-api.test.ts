@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { generateToken } from '../../src/identity/index.js';
+import { addEndpoint } from '../gateway/fixtures.js';
 import { startUpstream, type Upstream } from '../gateway/upstream.js';
 import { allEvents } from '../support/audit.js';
 import { backends } from '../support/backends.js';
@@ -123,21 +124,12 @@ for (const dialect of await backends()) {
       });
       assert.equal(ds.statusCode, 201, ds.body);
       dataset = ds.json().id;
-      await s.rt.store.db
-        .insertInto('endpoints')
-        .values({
-          id: 'ep-scorer',
-          project_id: 'fraud',
-          name: 'scorer',
-          environment: 'staging',
-          upstream_url: upstream.url,
-          protocol: 'open-inference-v2',
-          settings: '{}',
-          revision: 1,
-          created_by: 'test',
-          created_ms: clock.now(),
-        })
-        .execute();
+      await addEndpoint(s.rt.store.db, {
+        project: 'fraud',
+        name: 'scorer',
+        upstreamUrl: upstream.url,
+        protocol: 'open-inference-v2',
+      });
       caller = (await principal('scorer-client', 'data-scientist')).token;
       reader = (await principal('analyst', 'data-scientist')).token;
       await s.rt.app.listen({ port: 0, host: '127.0.0.1' });

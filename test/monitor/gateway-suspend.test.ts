@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { addEndpoint, addProject } from '../gateway/fixtures.js';
 import { startUpstream, type Upstream } from '../gateway/upstream.js';
 import { backends } from '../support/backends.js';
 import { eventually } from '../support/process.js';
@@ -34,34 +35,13 @@ for (const dialect of await backends()) {
         },
         clock,
       );
-      const now = clock.now();
-      await s.rt.store.db
-        .insertInto('projects')
-        .values({
-          id: 'fraud',
-          description: '',
-          environments: '["staging"]',
-          settings: '{}',
-          created_by: 'test',
-          created_ms: now,
-          updated_ms: now,
-        })
-        .execute();
-      await s.rt.store.db
-        .insertInto('endpoints')
-        .values({
-          id: 'ep-small',
-          project_id: 'fraud',
-          name: 'small',
-          environment: 'staging',
-          upstream_url: upstream.url,
-          protocol: 'http',
-          settings: JSON.stringify({ maxPayloadBytes: 64 }),
-          revision: 1,
-          created_by: 'test',
-          created_ms: now,
-        })
-        .execute();
+      await addProject(s.rt.store.db, 'fraud', ['staging']);
+      await addEndpoint(s.rt.store.db, {
+        project: 'fraud',
+        name: 'small',
+        upstreamUrl: upstream.url,
+        settings: { maxPayloadBytes: 64 },
+      });
       const created = await s.inject({
         method: 'POST',
         url: '/api/v1/principals',

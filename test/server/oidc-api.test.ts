@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import type { LedgerEvent } from '../../src/ledger/index.js';
+import { addEndpoint, addProject } from '../gateway/fixtures.js';
 import { startUpstream } from '../gateway/upstream.js';
 import { recordedEvents } from '../support/audit.js';
 import { backends } from '../support/backends.js';
@@ -127,34 +128,13 @@ for (const dialect of await backends()) {
     it('calls a model through the gateway with a provider-issued JWT, recorded under the federated user', async () => {
       const upstream = await startUpstream();
       try {
-        const now = Date.now();
-        await s.rt.store.db
-          .insertInto('projects')
-          .values({
-            id: 'sso',
-            description: '',
-            environments: '["staging"]',
-            settings: '{}',
-            created_by: 'test',
-            created_ms: now,
-            updated_ms: now,
-          })
-          .execute();
-        await s.rt.store.db
-          .insertInto('endpoints')
-          .values({
-            id: 'ep-sso',
-            project_id: 'sso',
-            name: 'scorer',
-            environment: 'staging',
-            upstream_url: upstream.url,
-            protocol: 'open-inference-v2',
-            settings: '{}',
-            revision: 1,
-            created_by: 'test',
-            created_ms: now,
-          })
-          .execute();
+        await addProject(s.rt.store.db, 'sso', ['staging']);
+        await addEndpoint(s.rt.store.db, {
+          project: 'sso',
+          name: 'sso',
+          upstreamUrl: upstream.url,
+          protocol: 'open-inference-v2',
+        });
         const bound = await s.inject({
           method: 'POST',
           url: '/api/v1/bindings',
@@ -168,7 +148,7 @@ for (const dialect of await backends()) {
         await s.rt.app.listen({ port: 0, host: '127.0.0.1' });
         const base = `http://127.0.0.1:${(s.rt.app.server.address() as AddressInfo).port}`;
         const jwt = await op.sign(claims());
-        const res = await fetch(`${base}/gw/sso/scorer/v2/models/m/infer`, {
+        const res = await fetch(`${base}/gw/sso/sso/v2/models/m/infer`, {
           method: 'POST',
           headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' },
           body: JSON.stringify({ inputs: [{ data: [2, 3] }] }),
