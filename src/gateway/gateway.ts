@@ -176,10 +176,7 @@ export class Gateway {
               ...(usage !== undefined ? { tokens: usage } : {}),
               ...(how !== 'complete' ? { ended: how } : {}),
             });
-            if (!relay.started) {
-              call.takeOver(); // nothing is left to answer
-              resolve();
-            }
+            if (!relay.started) resolve(); // the caller left first: the relay took the response over
           },
         },
         (contentType) => new ResponseMeter(contentType, ep.protocol === 'openai'),

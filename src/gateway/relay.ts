@@ -8,7 +8,7 @@ export type RelayEnding = 'complete' | 'client-aborted' | 'upstream-error';
 
 /** What a relay reports: the answer started (or failed before it did), and how it ended. */
 export interface RelayHooks {
-  /** Takes the caller's response over from the web framework (before the relay writes to it). */
+  /** Takes the caller's response over from the web framework: when the answer starts, or the caller left. */
   takeOver(): void;
   /** The upstream's status and headers were sent on to the caller. */
   started(status: number): void;
@@ -102,6 +102,7 @@ export class Relay implements Dispatcher.DispatchHandler {
   /** The caller's connection closed: unless the answer was complete, stop the model server's work. */
   #abandon(): void {
     if (this.#ended) return;
+    if (!this.#started) this.#hooks.takeOver(); // nothing is left to answer
     this.#end('client-aborted');
     this.#controller?.abort(new Error('the caller went away'));
   }

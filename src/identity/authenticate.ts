@@ -1,6 +1,6 @@
-import type { CompiledQuery, Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { constantTimeEqual } from '../core/index.js';
-import type { Database, PrincipalTable } from '../store/index.js';
+import { type Database, type PrincipalTable, readAuthzEpoch } from '../store/index.js';
 import type { CredentialRef, Principal } from './principal.js';
 import type { CachedToken, TokenCache } from './token-cache.js';
 import { tokenDigest } from './tokens.js';
@@ -70,9 +70,9 @@ async function tokenPrincipal(deps: AuthenticateDeps, secret: string): Promise<A
   const { db, now, tokenCache } = deps;
   const digest = tokenDigest(secret);
   if (tokenCache !== undefined) {
-    const hit = tokenCache.get(digest, await readEpoch(db));
+    const hit = tokenCache.get(digest, await readAuthzEpoch(db));
     if (hit !== undefined && stillValid(hit, now)) return { principal: await touched(db, hit, now) };
-    // Expired, suspended or of another epoch: the full lookup says why (and refreshes the entry).
+    // Expired, or read under another epoch: the full lookup says why (and refreshes the entry).
   }
   const row = await db
     .selectFrom('api_tokens as t')
@@ -140,19 +140,6 @@ async function tokenPrincipal(deps: AuthenticateDeps, secret: string): Promise<A
     });
   }
   return result;
-}
-
-// The epoch query, compiled once per database handle (it runs on every cached authentication).
-const epochQueries = new WeakMap<Kysely<Database>, CompiledQuery<{ epoch: number | string }>>();
-
-async function readEpoch(db: Kysely<Database>): Promise<number> {
-  let query = epochQueries.get(db);
-  if (query === undefined) {
-    query = db.selectFrom('authz_epoch').select('epoch').where('id', '=', 1).compile();
-    epochQueries.set(db, query);
-  }
-  const { rows } = await db.executeQuery(query);
-  return Number(rows[0]?.epoch);
 }
 
 /** Whether a cached token is still unexpired at `now` (suspensions and revocations move the epoch on). */

@@ -41,5 +41,5 @@ export {
 export { type ScimCall, type ScimKind, ScimService } from './scim-service.js';
 export { SecretBox } from './secret-box.js';
 export { Throttle, type ThrottleRule } from './throttle.js';
-export { type CachedToken, TokenCache } from './token-cache.js';
+export { TokenCache } from './token-cache.js';
 export { generateToken, TOKEN_PREFIX, tokenDigest } from './tokens.js';

@@ -37,6 +37,7 @@ export class TokenCache {
     return undefined;
   }
 
+  /** Keeps `entry` (replacing any for its digest), dropping the oldest entry when full. */
   set(entry: CachedToken): void {
     this.#entries.delete(entry.digest);
     if (this.#entries.size >= this.#capacity) {
@@ -44,13 +45,5 @@ export class TokenCache {
       if (oldest.done !== true) this.#entries.delete(oldest.value);
     }
     this.#entries.set(entry.digest, entry);
-  }
-
-  delete(digest: string): void {
-    this.#entries.delete(digest);
-  }
-
-  get size(): number {
-    return this.#entries.size;
   }
 }

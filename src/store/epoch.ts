@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { CompiledQuery, Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
 /** Moves the authorization epoch on, inside the caller's transaction, so every replica drops cached decisions. */
@@ -10,12 +10,17 @@ export async function bumpAuthzEpoch(trx: Kysely<Database>): Promise<void> {
     .execute();
 }
 
+// The epoch query, compiled once per database handle: every cached authentication runs it.
+const epochQueries = new WeakMap<Kysely<Database>, CompiledQuery<{ epoch: number | string }>>();
+
 /** The current authorization epoch. */
 export async function readAuthzEpoch(db: Kysely<Database>): Promise<number> {
-  const row = await db
-    .selectFrom('authz_epoch')
-    .select('epoch')
-    .where('id', '=', 1)
-    .executeTakeFirstOrThrow();
+  let query = epochQueries.get(db);
+  if (query === undefined) {
+    query = db.selectFrom('authz_epoch').select('epoch').where('id', '=', 1).compile();
+    epochQueries.set(db, query);
+  }
+  const [row] = (await db.executeQuery(query)).rows;
+  if (row === undefined) throw new Error('the authorization epoch row is missing');
   return Number(row.epoch);
 }
