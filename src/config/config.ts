@@ -40,7 +40,7 @@ export const SETTINGS = {
   batchSize: { env: 'WARDEN_LEDGER_BATCH_SIZE', help: 'most events integrated per batch', default: '2000' },
   idleMs: {
     env: 'WARDEN_LEDGER_IDLE_MS',
-    help: 'integrator poll interval when the queue is empty (ms)',
+    help: 'integrator poll interval when the queue is empty, and least time between batches that are not full (ms)',
     default: '20',
   },
   maxBodyBytes: { env: 'WARDEN_MAX_BODY_BYTES', help: 'largest request body accepted', default: '16777216' },

@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { Clock } from '../core/index.js';
 import type { Database, Store } from '../store/index.js';
@@ -24,7 +23,11 @@ export interface IntegratorOptions {
    * once that many have gathered (default KEYS_BATCH); until then queries scan them.
    */
   readonly keysBatch?: number;
-  /** Pause between polls of an empty queue. */
+  /**
+   * Pause between polls of an empty queue, and the least time between two batches that are not full:
+   * under a steady trickle of events, a wake within that time waits for its end, so each batch (and its
+   * signed checkpoint and commit) carries what gathered meanwhile rather than a few events.
+   */
   readonly idleMs: number;
   /** How often a follower asks to become leader. */
   readonly takeoverMs: number;
@@ -61,7 +64,7 @@ export class Integrator {
   #range: CompactRange | undefined;
   #running = false;
   #loop: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
+  #wake: ((now: boolean) => void) | undefined;
   #leader = false;
   /** ledger_keys_state.indexed as last committed by this process (undefined: read it). */
   #indexed: number | undefined;
@@ -82,9 +85,12 @@ export class Integrator {
     this.#loop = this.#run();
   }
 
-  /** Asks the loop to look at the queue now rather than after its idle pause. */
+  /**
+   * Asks the loop to look at the queue now rather than after its idle pause (or, right after a batch
+   * that was not full, once `idleMs` have passed since it).
+   */
   wake(): void {
-    this.#wake?.();
+    this.#wake?.(false);
   }
 
   /** Calls `listener` after every committed batch. */
@@ -97,7 +103,7 @@ export class Integrator {
   async stop(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
-    this.wake();
+    this.#wake?.(true);
     await this.#loop;
     if (this.#leader) {
       while ((await this.integrateBatch()) > 0) {}
@@ -249,6 +255,8 @@ export class Integrator {
     const { leadership, idleMs, takeoverMs, onError } = this.#opts;
     while (this.#running) {
       let pause = idleMs;
+      // After a batch that was not full, the next waits out idleMs even if woken (a full one: none).
+      let hold = 0;
       try {
         const wasLeader = this.#leader;
         this.#leader = await leadership.acquire();
@@ -257,19 +265,35 @@ export class Integrator {
           this.#indexed = undefined;
         }
         if (!this.#leader) pause = takeoverMs;
-        else if ((await this.integrateBatch()) > 0) pause = 0;
+        else {
+          const n = await this.integrateBatch();
+          if (n >= this.#opts.batchSize) pause = 0;
+          else if (n > 0) hold = idleMs;
+        }
       } catch (err) {
         onError(err);
         pause = Math.max(idleMs, 250);
       }
-      if (pause > 0 && this.#running) await this.#pause(pause);
+      if (pause > 0 && this.#running) await this.#pause(pause, hold);
     }
   }
 
-  async #pause(ms: number): Promise<void> {
-    const ac = new AbortController();
-    this.#wake = () => ac.abort();
-    await sleep(ms, undefined, { signal: ac.signal }).catch(() => {});
-    this.#wake = undefined;
+  /** Sleeps `ms`; a wake ends it, though not before `holdMs` (a stop ends it at once). */
+  #pause(ms: number, holdMs: number): Promise<void> {
+    const started = performance.now();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        resolve();
+      };
+      let timer = setTimeout(done, ms);
+      this.#wake = (now) => {
+        const left = now ? 0 : holdMs - (performance.now() - started);
+        if (left <= 0) return done();
+        clearTimeout(timer);
+        timer = setTimeout(done, left);
+      };
+    });
   }
 }
