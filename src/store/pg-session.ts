@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, type PostgresPool } from 'kysely';
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
 
@@ -31,9 +31,6 @@ export async function openPgSession(url: string): Promise<PgSession> {
 
 /** A pool that hands out `client` every time and never ends it (the session does). */
 function onePool(client: pg.Client): PostgresPool {
-  const lent = {
-    query: client.query.bind(client),
-    release: () => {},
-  } as unknown as Awaited<ReturnType<PostgresPool['connect']>>;
+  const lent: PostgresPoolClient = { query: client.query.bind(client), release: () => {} };
   return { connect: async () => lent, end: async () => {} };
 }
