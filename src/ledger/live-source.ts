@@ -185,7 +185,10 @@ export async function verifyStore(
   }
 }
 
-/** `verifyStore` over `db`; `client`, if given, is `db`'s one PostgreSQL connection, which then reads chunks with COPY. */
+/**
+ * `verifyStore` over `db`; `client`, if given, is `db`'s one PostgreSQL connection, and the chunks are
+ * read on it with COPY.
+ */
 function verifySnapshot(
   db: Kysely<Database>,
   client: ClientBase | undefined,

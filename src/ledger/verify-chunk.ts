@@ -37,7 +37,10 @@ export interface ChunkResult {
   readonly failure?: { readonly index: number; readonly kind: FailureKind; readonly message: string };
 }
 
-/** The chunks of `chunkLeaves` entries covering [0, size), in order; `checkpoints` are the stored checkpoint sizes, ascending. */
+/**
+ * The chunks of `chunkLeaves` entries covering [0, size), in order, each with the checkpoint sizes
+ * inside it; `checkpoints` are the stored checkpoint sizes, ascending.
+ */
 export function* chunkTasks(
   size: number,
   chunkLeaves: number,
