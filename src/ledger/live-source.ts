@@ -1,10 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { CompiledQuery, type Kysely } from 'kysely';
-import type { Database, Store } from '../store/index.js';
+import type { ClientBase } from 'pg';
+import { type Database, openPgSession, type Store } from '../store/index.js';
+import { checkChunksByCopy } from './copy-chunks.js';
 import type { NoteKey } from './note.js';
 import { isPostgres } from './recorder.js';
 import { type VerifyLeaf, type VerifyResult, verifyLog } from './verify.js';
-import { type ChunkResult, type ChunkRow, verifyChunk } from './verify-chunk.js';
+import { type ChunkResult, type ChunkRow, type ChunkTask, chunkTasks, verifyChunk } from './verify-chunk.js';
 import { ChunkReaders } from './verify-threads.js';
 import type { ReaderSource } from './verify-worker.js';
 
@@ -135,9 +137,10 @@ export async function storedTileHashes(db: Kysely<Database>): Promise<Map<string
 export interface VerifyStoreOptions {
   /**
    * The store `db` belongs to (as `openStore` returned it). On SQLite, reader threads then open
-   * connections of their own to its file; without it, or on PostgreSQL, this thread reads.
+   * connections of their own to its file; on PostgreSQL, verify runs on a session of its own (from
+   * `store.url`), whose raw client reads the leaves with COPY. Without it, this thread reads over `db`.
    */
-  readonly store?: Pick<Store, 'dialect' | 'sqlitePath'>;
+  readonly store?: Pick<Store, 'dialect' | 'sqlitePath' | 'url'>;
   /** Reader threads beside the main thread (default: the machine's parallelism less one, from 1 to 3). */
   readonly threads?: number;
   /** Entries per chunk checked at a time, a power of two (default 2,048). */
@@ -149,6 +152,8 @@ export interface VerifyStoreOptions {
 }
 
 const CHUNK_LEAVES = 2048;
+/** Chunks read with one COPY on PostgreSQL. */
+const COPY_CHUNKS = 8;
 const MIN_THREADED_LEAVES = 32_768;
 
 /**
@@ -157,7 +162,8 @@ const MIN_THREADED_LEAVES = 32_768;
  * read and check chunks of the log in parallel, each over its own connection, and hand back the chunks'
  * subtree hashes; this thread only joins them into the tree and checks tiles and checkpoints. Otherwise
  * (and always on PostgreSQL, whose server needs the second core to send the rows) the leaves are read
- * here in pages, the next page requested while the current one is hashed.
+ * here in chunks, the next chunk requested while the current one is hashed; on PostgreSQL given the
+ * store, with binary COPY in the transaction of a session of its own.
  */
 export async function verifyStore(
   db: Kysely<Database>,
@@ -169,6 +175,28 @@ export async function verifyStore(
   if (!Number.isSafeInteger(chunkLeaves) || chunkLeaves < 1 || (chunkLeaves & (chunkLeaves - 1)) !== 0) {
     throw new RangeError(`chunkLeaves must be a power of two, got ${chunkLeaves}`);
   }
+  const url = options.store?.dialect === 'postgres' ? options.store.url : undefined;
+  if (url === undefined) return verifySnapshot(db, undefined, key, chunkLeaves, onProgress, options);
+  const session = await openPgSession(url);
+  try {
+    return await verifySnapshot(session.db, session.client, key, chunkLeaves, onProgress, options);
+  } finally {
+    await session.close();
+  }
+}
+
+/**
+ * `verifyStore` over `db`; `client`, if given, is `db`'s one PostgreSQL connection, and the chunks are
+ * read on it with COPY.
+ */
+function verifySnapshot(
+  db: Kysely<Database>,
+  client: ClientBase | undefined,
+  key: NoteKey,
+  chunkLeaves: number,
+  onProgress: ((done: number) => void) | undefined,
+  options: VerifyStoreOptions,
+): Promise<VerifyResult> {
   return db
     .transaction()
     .setIsolationLevel('repeatable read')
@@ -199,7 +227,16 @@ export async function verifyStore(
                 ? undefined
                 : async (task) => verifyChunk(task, await readChunk(trx, pg, task.from, task.to)),
             )
-          : localChunks(trx, pg, size, chunkLeaves, sizes);
+          : localChunks(
+              client === undefined
+                ? (tasks) =>
+                    Promise.all(
+                      tasks.map(async (t) => verifyChunk(t, await readChunk(trx, pg, t.from, t.to))),
+                    )
+                : (tasks) => checkChunksByCopy(client, tasks),
+              chunkTasks(size, chunkLeaves, sizes),
+              client === undefined ? 1 : COPY_CHUNKS,
+            );
         return await verifyLog({
           key,
           from: 0,
@@ -228,29 +265,27 @@ function readChunk(trx: Kysely<Database>, pg: boolean, from: number, to: number)
 }
 
 /**
- * The chunks of [0, size) read over `trx` and checked on this thread; the next chunk is requested
- * before the current one is checked, so that PostgreSQL's server sends it meanwhile.
+ * The results of `tasks`, checked on this thread `per` at a time by `check`; the next group is
+ * requested before the current one is handed out, so that PostgreSQL's server reads it meanwhile.
  */
 async function* localChunks(
-  trx: Kysely<Database>,
-  pg: boolean,
-  size: number,
-  chunkLeaves: number,
-  checkpoints: readonly number[],
+  check: (tasks: readonly ChunkTask[]) => Promise<ChunkResult[]>,
+  tasks: Iterator<ChunkTask, undefined>,
+  per: number,
 ): AsyncGenerator<ChunkResult> {
-  const read = (from: number) => readChunk(trx, pg, from, Math.min(from + chunkLeaves, size));
-  let cp = 0;
-  let next = size > 0 ? read(0) : undefined;
-  for (let id = 0, from = 0; from < size; id++, from += chunkLeaves) {
-    const rows = await (next as Promise<ChunkRow[]>);
-    next = from + chunkLeaves < size ? read(from + chunkLeaves) : undefined;
+  const request = (): Promise<ChunkResult[]> | undefined => {
+    const group: ChunkTask[] = [];
+    for (let t = tasks.next(); !t.done; t = tasks.next()) {
+      group.push(t.value);
+      if (group.length === per) break;
+    }
+    return group.length > 0 ? check(group) : undefined;
+  };
+  for (let next = request(); next !== undefined; ) {
+    const results = await next;
+    next = request();
     next?.catch(() => {});
-    const to = Math.min(from + chunkLeaves, size);
-    while (cp < checkpoints.length && (checkpoints[cp] ?? 0) <= from) cp++;
-    const inside: number[] = [];
-    for (let i = cp; i < checkpoints.length && (checkpoints[i] ?? 0) < to; i++)
-      inside.push(checkpoints[i] ?? 0);
-    yield verifyChunk({ id, from, to, checkpoints: inside }, rows);
+    yield* results;
   }
 }
 

@@ -1,4 +1,4 @@
-import { leafHashOfText, nodeHash } from './merkle.js';
+import { leafHash, leafHashOfText, nodeHash } from './merkle.js';
 import { TILE_HEIGHT } from './tiles.js';
 import type { FailureKind } from './verify.js';
 
@@ -38,64 +38,97 @@ export interface ChunkResult {
 }
 
 /**
+ * The chunks of `chunkLeaves` entries covering [0, size), in order, each with the checkpoint sizes
+ * inside it; `checkpoints` are the stored checkpoint sizes, ascending.
+ */
+export function* chunkTasks(
+  size: number,
+  chunkLeaves: number,
+  checkpoints: readonly number[],
+): Generator<ChunkTask, undefined> {
+  let cp = 0;
+  for (let id = 0, from = 0; from < size; id++, from += chunkLeaves) {
+    const to = Math.min(from + chunkLeaves, size);
+    while (cp < checkpoints.length && (checkpoints[cp] ?? 0) <= from) cp++;
+    const inside: number[] = [];
+    for (let i = cp; i < checkpoints.length && (checkpoints[i] ?? 0) < to; i++)
+      inside.push(checkpoints[i] ?? 0);
+    yield { id, from, to, checkpoints: inside };
+  }
+  return undefined;
+}
+
+/**
  * Checks the stored leaves of one chunk exactly as `verifyLog` checks them one by one (each body
  * hashed and compared with its stored leaf hash, purged entries by their kept hash, no gaps), and
  * builds the chunk's part of the tree. `task.from` must be a multiple of the chunk's size, a power of
  * two, so that the chunk is a subtree of the log's tree. Stops at the first failing entry.
  */
 export function verifyChunk(task: ChunkTask, rows: readonly ChunkRow[]): ChunkResult {
-  const { id, from, to } = task;
-  // The chunk's compact range as a binary counter: `stack` holds its subtree hashes left to right, whose
-  // levels are the set bits of `count` (the entries appended so far), highest first.
-  const stack: Buffer[] = [];
-  let count = 0;
-  const events: ChunkEvent[] = [];
-  const append = (leaf: Buffer): void => {
-    let hash = leaf;
-    let level = 0;
-    for (let c = count; c % 2 === 1; c = (c - 1) / 2) {
-      hash = nodeHash(stack.pop() as Buffer, hash);
-      level++;
-      if (level % TILE_HEIGHT === 0) {
-        events.push({ kind: 'tile', level, index: (from + count + 1) / 2 ** level - 1, hash });
-      }
-    }
-    stack.push(hash);
-    count++;
-  };
-  let cp = 0;
-  let expected = from;
-  let purged = 0;
-  const result = (failure?: ChunkResult['failure']): ChunkResult => ({
-    id,
-    from,
-    to: expected,
-    purged,
-    events,
-    subtrees: failure ? [] : subtreesOf(stack, count),
-    ...(failure ? { failure } : {}),
-  });
+  const check = new ChunkCheck(task);
   for (const [seq, stored, body, epos, purgedAt] of rows) {
+    if (!check.add(seq, stored, body, epos, purgedAt)) break;
+  }
+  return check.result();
+}
+
+/**
+ * `verifyChunk` one row at a time, in index order, for rows that arrive one by one. It keeps no
+ * reference to a row's buffers after `add` returns, so they may be reused.
+ */
+export class ChunkCheck {
+  readonly #task: ChunkTask;
+  // The chunk's compact range as a binary counter: `#stack` holds its subtree hashes left to right,
+  // whose levels are the set bits of `#count` (the entries appended so far), highest first.
+  readonly #stack: Buffer[] = [];
+  #count = 0;
+  readonly #events: ChunkEvent[] = [];
+  #cp = 0;
+  #expected: number;
+  #purged = 0;
+  #failure: ChunkResult['failure'];
+
+  constructor(task: ChunkTask) {
+    this.#task = task;
+    this.#expected = task.from;
+  }
+
+  /**
+   * Checks the next stored leaf: its index, leaf hash, event body (text or UTF-8 bytes), event pos and
+   * purge time. False once the chunk has failed; later rows are then ignored.
+   */
+  add(
+    seq: number,
+    stored: Uint8Array | null,
+    body: string | Uint8Array | null,
+    epos: number | null,
+    purgedAt: number | null,
+  ): boolean {
+    if (this.#failure !== undefined) return false;
     const index = Number(seq);
-    if (index !== expected) {
-      return result({ index: expected, kind: 'missing-leaf', message: `entry ${expected} is missing` });
+    if (index !== this.#expected) {
+      return this.#fail({
+        index: this.#expected,
+        kind: 'missing-leaf',
+        message: `entry ${this.#expected} is missing`,
+      });
     }
     const storedHash =
       stored === null || Buffer.isBuffer(stored)
         ? stored
         : Buffer.from(stored.buffer, stored.byteOffset, stored.length);
     if (body !== null) {
-      const hash = leafHashOfText(body);
+      const hash = typeof body === 'string' ? leafHashOfText(body) : leafHash(body);
       if (storedHash !== null && !hash.equals(storedHash)) {
-        return result({
+        return this.#fail({
           index,
           kind: 'leaf-mismatch',
           message: `entry ${index}: its body does not hash to its stored leaf hash`,
         });
       }
-      append(hash);
+      this.#append(hash);
     } else if (epos === null || purgedAt === null || storedHash === null) {
-      return result({
+      return this.#fail({
         index,
         kind: 'missing-body',
         message: `entry ${index}: the event body is missing and was not purged`,
@@ -104,21 +137,62 @@ export function verifyChunk(task: ChunkTask, rows: readonly ChunkRow[]): ChunkRe
       if (storedHash.length !== 32) {
         throw new RangeError(`leaf hash must be 32 bytes, got ${storedHash.length}`);
       }
-      append(storedHash);
-      purged++;
+      // A copy: the row's buffer may be reused once this returns.
+      this.#append(Buffer.from(storedHash));
+      this.#purged++;
     }
-    expected++;
-    while (cp < task.checkpoints.length && (task.checkpoints[cp] ?? 0) <= expected) {
-      if (task.checkpoints[cp] === expected && expected < to) {
-        events.push({ kind: 'checkpoint', size: expected, hashes: [...stack] });
+    this.#expected++;
+    const { checkpoints, to } = this.#task;
+    while (this.#cp < checkpoints.length && (checkpoints[this.#cp] ?? 0) <= this.#expected) {
+      if (checkpoints[this.#cp] === this.#expected && this.#expected < to) {
+        this.#events.push({ kind: 'checkpoint', size: this.#expected, hashes: [...this.#stack] });
       }
-      cp++;
+      this.#cp++;
     }
+    return true;
   }
-  if (expected < to) {
-    return result({ index: expected, kind: 'missing-leaf', message: `entry ${expected} is missing` });
+
+  /** What the chunk amounts to after the rows added (a missing leaf if they ended before `task.to`). */
+  result(): ChunkResult {
+    const { id, from, to } = this.#task;
+    if (this.#failure === undefined && this.#expected < to) {
+      this.#fail({
+        index: this.#expected,
+        kind: 'missing-leaf',
+        message: `entry ${this.#expected} is missing`,
+      });
+    }
+    const failure = this.#failure;
+    return {
+      id,
+      from,
+      to: this.#expected,
+      purged: this.#purged,
+      events: this.#events,
+      subtrees: failure ? [] : subtreesOf(this.#stack, this.#count),
+      ...(failure ? { failure } : {}),
+    };
   }
-  return result();
+
+  #fail(failure: NonNullable<ChunkResult['failure']>): false {
+    this.#failure = failure;
+    return false;
+  }
+
+  #append(leaf: Buffer): void {
+    let hash = leaf;
+    let level = 0;
+    for (let c = this.#count; c % 2 === 1; c = (c - 1) / 2) {
+      hash = nodeHash(this.#stack.pop() as Buffer, hash);
+      level++;
+      if (level % TILE_HEIGHT === 0) {
+        const index = (this.#task.from + this.#count + 1) / 2 ** level - 1;
+        this.#events.push({ kind: 'tile', level, index, hash });
+      }
+    }
+    this.#stack.push(hash);
+    this.#count++;
+  }
 }
 
 /** The subtrees of a compact range held as a binary counter (see verifyChunk), with their levels. */

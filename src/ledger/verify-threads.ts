@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { ChunkResult, ChunkTask } from './verify-chunk.js';
+import { type ChunkResult, type ChunkTask, chunkTasks } from './verify-chunk.js';
 import type { ReaderSource } from './verify-worker.js';
 
 type Reply =
@@ -89,20 +89,9 @@ export class ChunkReaders {
       for (const r of results) if (!r.settled) r.reject(err);
     };
     if (this.#error !== undefined) failAll(this.#error);
-    let next = 0;
-    let cp = 0;
     // Tasks are made in index order, whoever takes them.
-    const take = (): ChunkTask | undefined => {
-      if (next >= count || this.#closed) return undefined;
-      const id = next++;
-      const from = id * chunkLeaves;
-      const to = Math.min(from + chunkLeaves, size);
-      while (cp < checkpoints.length && (checkpoints[cp] ?? 0) <= from) cp++;
-      const inside: number[] = [];
-      for (let i = cp; i < checkpoints.length && (checkpoints[i] ?? 0) < to; i++)
-        inside.push(checkpoints[i] ?? 0);
-      return { id, from, to, checkpoints: inside };
-    };
+    const tasks = chunkTasks(size, chunkLeaves, checkpoints);
+    const take = (): ChunkTask | undefined => (this.#closed ? undefined : tasks.next().value);
     const dispatch = (w: Worker) => {
       const task = take();
       if (task !== undefined) w.postMessage(task);
