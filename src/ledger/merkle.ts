@@ -4,7 +4,8 @@ import { constantTimeEqual, sha256 } from '../core/hash.js';
 // RFC 9162 §2.1 Merkle tree math over SHA-256. Tree positions are JavaScript numbers, so sizes and
 // indices are limited to safe integers (2^53 − 1 leaves); bit operations use arithmetic, not `>>`.
 
-const HASH_SIZE = 32;
+/** Bytes in a SHA-256 hash, leaf or node. */
+export const HASH_SIZE = 32;
 const LEAF_PREFIX = Buffer.from([0x00]);
 const NODE_PREFIX = Buffer.from([0x01]);
 

@@ -1,4 +1,5 @@
-import { leafHash, leafHashOfText, nodeHash } from './merkle.js';
+import { entryHash } from './entry-hash.js';
+import { nodeHash } from './merkle.js';
 import { TILE_HEIGHT } from './tiles.js';
 import type { FailureKind } from './verify.js';
 
@@ -117,28 +118,12 @@ export class ChunkCheck {
       stored === null || Buffer.isBuffer(stored)
         ? stored
         : Buffer.from(stored.buffer, stored.byteOffset, stored.length);
-    if (body !== null) {
-      const hash = typeof body === 'string' ? leafHashOfText(body) : leafHash(body);
-      if (storedHash !== null && !hash.equals(storedHash)) {
-        return this.#fail({
-          index,
-          kind: 'leaf-mismatch',
-          message: `entry ${index}: its body does not hash to its stored leaf hash`,
-        });
-      }
-      this.#append(hash);
-    } else if (epos === null || purgedAt === null || storedHash === null) {
-      return this.#fail({
-        index,
-        kind: 'missing-body',
-        message: `entry ${index}: the event body is missing and was not purged`,
-      });
-    } else {
-      if (storedHash.length !== 32) {
-        throw new RangeError(`leaf hash must be 32 bytes, got ${storedHash.length}`);
-      }
-      // A copy: the row's buffer may be reused once this returns.
-      this.#append(Buffer.from(storedHash));
+    const hash = entryHash(index, body, storedHash, epos !== null && purgedAt !== null);
+    if (!Buffer.isBuffer(hash)) return this.#fail(hash);
+    if (body !== null) this.#append(hash);
+    else {
+      // A copy of the kept hash: the row's buffer may be reused once this returns.
+      this.#append(Buffer.from(hash));
       this.#purged++;
     }
     this.#expected++;

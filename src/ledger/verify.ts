@@ -1,5 +1,6 @@
 import { openCheckpoint } from './checkpoint.js';
-import { CompactRange, hashFold, leafHashOfText, type SubtreeHash } from './merkle.js';
+import { entryHash } from './entry-hash.js';
+import { CompactRange, hashFold, type SubtreeHash } from './merkle.js';
 import type { NoteKey } from './note.js';
 import { rootFromRange } from './range-root.js';
 import { TILE_HEIGHT } from './tiles.js';
@@ -158,28 +159,11 @@ export async function verifyLog(src: VerifySource): Promise<VerifyResult> {
         `entry ${leaf.index}: an event row is neither integrated (no leaf hash) nor queued`,
       );
     }
-    let hash: Buffer;
-    let owned = true;
-    if (leaf.body !== null) {
-      hash = leafHashOfText(leaf.body);
-      if (leaf.storedHash !== null && !hash.equals(leaf.storedHash)) {
-        return fail(
-          leaf.index,
-          'leaf-mismatch',
-          `entry ${leaf.index}: its body does not hash to its stored leaf hash`,
-        );
-      }
-    } else if (leaf.bodyExpected || leaf.storedHash === null) {
-      return fail(
-        leaf.index,
-        'missing-body',
-        `entry ${leaf.index}: the event body is missing and was not purged`,
-      );
-    } else {
-      hash = leaf.storedHash;
-      owned = false;
-      purged++;
-    }
+    const hash = entryHash(leaf.index, leaf.body, leaf.storedHash, !leaf.bodyExpected);
+    if (!Buffer.isBuffer(hash)) return fail(hash.index, hash.kind, hash.message);
+    // A purged entry's kept hash belongs to the source; a body's hash is this function's own.
+    const owned = leaf.body !== null;
+    if (!owned) purged++;
     if (whole) {
       const badTile = checkTiles(owned ? range.appendOwned(hash) : range.append(hash));
       if (badTile) return badTile;

@@ -81,6 +81,20 @@ const DRILLS: Drill[] = [
     fails: (fx) => ({ index: mid(fx), kind: 'leaf-mismatch' }),
   },
   {
+    name: "a purged entry's kept leaf hash cut short",
+    guards: ['ledger_events', 'ledger_leaves'],
+    tamper: async (db, fx) => {
+      const [hash] = await leafHashes(db, mid(fx), mid(fx) + 1);
+      await db
+        .updateTable('ledger_events')
+        .set({ body: null, purged_at: 1 })
+        .where('pos', '=', await posAt(db, mid(fx)))
+        .execute();
+      await setLeafHash(db, mid(fx), hash!.subarray(0, 31));
+    },
+    fails: (fx) => ({ index: mid(fx), kind: 'leaf-mismatch' }),
+  },
+  {
     name: 'a leaf row deleted',
     guards: ['ledger_leaves'],
     tamper: async (db, fx) => {
