@@ -65,6 +65,8 @@ export class Integrator {
   #running = false;
   #loop: Promise<void> | undefined;
   #wake: ((now: boolean) => void) | undefined;
+  /** Set by `wake()`, cleared before each look at the queue: a wake during a batch is not lost. */
+  #woken = false;
   #leader = false;
   /** ledger_keys_state.indexed as last committed by this process (undefined: read it). */
   #indexed: number | undefined;
@@ -90,6 +92,7 @@ export class Integrator {
    * that was not full, once `idleMs` have passed since it).
    */
   wake(): void {
+    this.#woken = true;
     this.#wake?.(false);
   }
 
@@ -256,7 +259,8 @@ export class Integrator {
     while (this.#running) {
       let pause = idleMs;
       // After a batch that was not full, the next waits out idleMs even if woken (a full one: none).
-      let hold = 0;
+      let hold = false;
+      this.#woken = false;
       try {
         const wasLeader = this.#leader;
         this.#leader = await leadership.acquire();
@@ -264,11 +268,14 @@ export class Integrator {
           this.#range = undefined;
           this.#indexed = undefined;
         }
-        if (!this.#leader) pause = takeoverMs;
-        else {
+        if (!this.#leader) {
+          // A follower cannot integrate: it asks to lead every takeoverMs, whatever wakes it.
+          pause = takeoverMs;
+          hold = true;
+        } else {
           const n = await this.integrateBatch();
           if (n >= this.#opts.batchSize) pause = 0;
-          else if (n > 0) hold = idleMs;
+          else if (n > 0) hold = true;
         }
       } catch (err) {
         onError(err);
@@ -278,21 +285,21 @@ export class Integrator {
     }
   }
 
-  /** Sleeps `ms`; a wake ends it, though not before `holdMs` (a stop ends it at once). */
-  #pause(ms: number, holdMs: number): Promise<void> {
-    const started = performance.now();
+  /**
+   * Sleeps `ms`. A wake (also one that came during the batch before) ends it at once unless `hold`;
+   * a stop always does.
+   */
+  #pause(ms: number, hold: boolean): Promise<void> {
+    if (this.#woken && !hold) return Promise.resolve();
     return new Promise((resolve) => {
+      const timer = setTimeout(() => done(), ms);
       const done = () => {
         clearTimeout(timer);
         this.#wake = undefined;
         resolve();
       };
-      let timer = setTimeout(done, ms);
       this.#wake = (now) => {
-        const left = now ? 0 : holdMs - (performance.now() - started);
-        if (left <= 0) return done();
-        clearTimeout(timer);
-        timer = setTimeout(done, left);
+        if (now || !hold) done();
       };
     });
   }

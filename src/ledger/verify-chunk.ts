@@ -180,7 +180,7 @@ export class ChunkCheck {
   }
 }
 
-/** The subtrees of a compact range held as a binary counter (see verifyChunk), with their levels. */
+/** The subtrees of a compact range held as a binary counter (see ChunkCheck), with their levels. */
 function subtreesOf(stack: readonly Buffer[], count: number): { level: number; hash: Uint8Array }[] {
   const out: { level: number; hash: Uint8Array }[] = [];
   let i = 0;

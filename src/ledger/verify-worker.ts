@@ -3,7 +3,7 @@
 // the tree. Leaves and checkpoints are insert-only, so a later snapshot holds the same entries below the
 // size the main thread read (a body purged meanwhile is checked by its kept hash, as retention allows).
 import { parentPort, workerData } from 'node:worker_threads';
-import type { ChunkRow, ChunkTask } from './verify-chunk.js';
+import type { ChunkResult, ChunkRow, ChunkTask } from './verify-chunk.js';
 import { verifyChunk } from './verify-chunk.js';
 
 /** Where the reader thread finds the store. */
@@ -37,9 +37,25 @@ port.on('message', (task: ChunkTask) => {
   queue = queue.then(async () => {
     try {
       const read = await ready;
-      port.postMessage({ ok: true, result: verifyChunk(task, read(task.from, task.to)) });
+      port.postMessage({ ok: true, result: detached(verifyChunk(task, read(task.from, task.to))) });
     } catch (err) {
       port.postMessage({ ok: false, id: task.id, message: (err as Error).message ?? String(err) });
     }
   });
 });
+
+/**
+ * The result with each hash copied into memory of its own: a hash is a view into Node's shared 8 KiB
+ * buffer pool, and posting it would copy its whole slab to the main thread.
+ */
+function detached(r: ChunkResult): ChunkResult {
+  return {
+    ...r,
+    events: r.events.map((e) =>
+      e.kind === 'tile'
+        ? { ...e, hash: new Uint8Array(e.hash) }
+        : { ...e, hashes: e.hashes.map((h) => new Uint8Array(h)) },
+    ),
+    subtrees: r.subtrees.map((t) => ({ level: t.level, hash: new Uint8Array(t.hash) })),
+  };
+}

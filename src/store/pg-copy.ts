@@ -77,7 +77,8 @@ class CopyOut implements Submittable {
   }
 
   handleError(err: Error): void {
-    this.#settle(err);
+    // onRow's error, if it came first, is the one to report.
+    this.#settle(this.#error ?? err);
   }
 
   #read(data: Buffer): void {
@@ -87,7 +88,11 @@ class CopyOut implements Submittable {
       if (data.length < SIGNATURE.length + 8 || !data.subarray(0, SIGNATURE.length).equals(SIGNATURE)) {
         throw new Error('not a binary COPY stream');
       }
+      // Bits 0–15 of the flags are critical (none is known) and bit 16 adds OIDs, which nothing asks for.
+      const flags = data.readUInt32BE(SIGNATURE.length);
+      if ((flags & 0x1ffff) !== 0) throw new Error(`unexpected binary COPY flags ${flags.toString(16)}`);
       pos = SIGNATURE.length + 8 + data.readUInt32BE(SIGNATURE.length + 4);
+      if (pos > data.length) throw new Error('the binary COPY header runs past its message');
       this.#header = true;
     }
     while (pos < data.length) {

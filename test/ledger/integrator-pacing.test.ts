@@ -6,6 +6,7 @@ import { systemClock } from '../../src/core/index.js';
 import {
   type EventInput,
   Integrator,
+  type IntegratorOptions,
   Ledger,
   loadOrCreateLedgerKeys,
   Recorder,
@@ -42,6 +43,7 @@ for (const dialect of await backends()) {
 
     async function start(
       batchSize: number,
+      make: (opts: IntegratorOptions) => Integrator = (opts) => new Integrator(opts),
     ): Promise<{ ledger: Ledger; store: Store; integrator: Integrator }> {
       backend = await freshBackend(dialect);
       const s = await openStore({
@@ -55,7 +57,7 @@ for (const dialect of await backends()) {
         origin: 'pacing.test/ledger',
       });
       const sensitive = new SensitiveFields([], keys.hmacKey);
-      const i = new Integrator({
+      const i = make({
         store: s,
         signer: keys.signer,
         leadership: new SoleLeadership(),
@@ -103,6 +105,23 @@ for (const dialect of await backends()) {
       // Stopping integrates what is pending now: the ten in one batch under one checkpoint.
       await i.stop();
       assert.deepEqual(await checkpointSizes(s), [1, 11]);
+    });
+
+    it('does not lose a wake that comes between a look at the empty queue and its pause', async () => {
+      // The event is committed (and wakes the loop) right after the loop found the queue empty.
+      let record: (() => Promise<unknown>) | undefined;
+      class Racing extends Integrator {
+        override async integrateBatch(): Promise<number> {
+          const n = await super.integrateBatch();
+          const late = record;
+          record = undefined;
+          if (n === 0 && late !== undefined) await late();
+          return n;
+        }
+      }
+      const { ledger, store: s } = await start(100, (opts) => new Racing(opts));
+      record = () => ledger.recordAlone(input(0));
+      await waitForSize(s, 1);
     });
 
     it('follows a full batch with the next at once', async () => {
