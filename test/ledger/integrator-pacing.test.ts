@@ -1,20 +1,10 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { systemClock } from '../../src/core/index.js';
-import {
-  type EventInput,
-  Integrator,
-  type IntegratorOptions,
-  Ledger,
-  loadOrCreateLedgerKeys,
-  Recorder,
-  SensitiveFields,
-  SoleLeadership,
-} from '../../src/ledger/index.js';
-import { BlobStore, openStore, type Store } from '../../src/store/index.js';
+import { type EventInput, Integrator, type IntegratorOptions, type Ledger } from '../../src/ledger/index.js';
+import type { Store } from '../../src/store/index.js';
 import { type Backend, backends, freshBackend } from '../support/backends.js';
+import { standaloneLedger } from '../support/standalone-ledger.js';
 
 // The integrator's loop: a wake after a quiet spell integrates at once; after a batch that was not
 // full, further events gather until idleMs has passed (one batch, one checkpoint, one commit for all
@@ -43,42 +33,17 @@ for (const dialect of await backends()) {
 
     async function start(
       batchSize: number,
-      make: (opts: IntegratorOptions) => Integrator = (opts) => new Integrator(opts),
+      make?: (opts: IntegratorOptions) => Integrator,
     ): Promise<{ ledger: Ledger; store: Store; integrator: Integrator }> {
       backend = await freshBackend(dialect);
-      const s = await openStore({
-        databaseUrl: backend.databaseUrl,
-        sqlitePath: join(backend.dataDir, 'w.db'),
-      });
-      store = s;
-      const keys = await loadOrCreateLedgerKeys({
-        signingKeyFile: join(backend.dataDir, 'ledger.key'),
-        hmacKeyFile: join(backend.dataDir, 'hmac.key'),
-        origin: 'pacing.test/ledger',
-      });
-      const sensitive = new SensitiveFields([], keys.hmacKey);
-      const i = make({
-        store: s,
-        signer: keys.signer,
-        leadership: new SoleLeadership(),
-        clock: systemClock,
-        batchSize,
-        idleMs: IDLE_MS,
-        takeoverMs: 1000,
-        onError: (err) => assert.fail(err as Error),
-      });
-      integrator = i;
-      const recorder = new Recorder({ clock: systemClock, sensitive, blobs: new BlobStore(backend.dataDir) });
-      const ledger = new Ledger({
-        store: s,
-        recorder,
-        integrator: i,
-        key: keys.signer,
-        verifierKey: keys.verifierKey,
-        sensitive,
-      });
-      i.start();
-      return { ledger, store: s, integrator: i };
+      const built = await standaloneLedger(
+        backend,
+        { batchSize, idleMs: IDLE_MS, onError: (err) => assert.fail(err as Error) },
+        make,
+      );
+      ({ store, integrator } = built);
+      built.integrator.start();
+      return built;
     }
 
     const checkpointSizes = async (s: Store) =>

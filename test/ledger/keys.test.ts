@@ -1,19 +1,10 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
-import { systemClock } from '../../src/core/index.js';
-import {
-  type EventInput,
-  Integrator,
-  Ledger,
-  loadOrCreateLedgerKeys,
-  Recorder,
-  SensitiveFields,
-  SoleLeadership,
-} from '../../src/ledger/index.js';
-import { BlobStore, openStore, type Store } from '../../src/store/index.js';
+import type { EventInput, Integrator, Ledger } from '../../src/ledger/index.js';
+import type { Store } from '../../src/store/index.js';
 import { type Backend, backends, freshBackend } from '../support/backends.js';
+import { standaloneLedger } from '../support/standalone-ledger.js';
 
 // Audit queries by actor or resource read the key tables for entries the integrator has stored keys
 // for (migration 009) and scan the rest: integrated entries beyond `ledger_keys_state.indexed` and the
@@ -38,40 +29,13 @@ for (const dialect of await backends()) {
 
     before(async () => {
       backend = await freshBackend(dialect);
-      store = await openStore({
-        databaseUrl: backend.databaseUrl,
-        sqlitePath: join(backend.dataDir, 'warden.db'),
-      });
-      const keys = await loadOrCreateLedgerKeys({
-        signingKeyFile: join(backend.dataDir, 'ledger.key'),
-        hmacKeyFile: join(backend.dataDir, 'hmac.key'),
-        origin: 'keys.test/ledger',
-      });
-      const recorder = new Recorder({
-        clock: systemClock,
-        sensitive: new SensitiveFields([], keys.hmacKey),
-        blobs: new BlobStore(join(backend.dataDir, 'blobs')),
-      });
-      // Never started: the test integrates batch by batch.
-      integrator = new Integrator({
-        store,
-        signer: keys.signer,
-        leadership: new SoleLeadership(),
-        clock: systemClock,
+      // The integrator is never started: the test integrates batch by batch.
+      ({ store, ledger, integrator } = await standaloneLedger(backend, {
         batchSize: 5,
         keysBatch: 8,
         idleMs: 20,
-        takeoverMs: 1000,
         onError: () => {},
-      });
-      ledger = new Ledger({
-        store,
-        recorder,
-        integrator,
-        key: keys.signer,
-        verifierKey: keys.verifierKey,
-        sensitive: new SensitiveFields([], keys.hmacKey),
-      });
+      }));
       for (let i = 0; i < EVENTS; i += 4) {
         const recorded = await store.db.transaction().execute((trx) =>
           ledger.recordMany(
