@@ -62,6 +62,16 @@ for (const dialect of await backends()) {
         ...extra,
       };
     };
+    /** Binds `role` on `resource` to the group the provider's users are in. */
+    async function bindGroup(role: string, resource: { type: string; id: string }): Promise<void> {
+      const bound = await s.inject({
+        method: 'POST',
+        url: '/api/v1/bindings',
+        body: { role, principal: { type: 'Group', id: groupId }, resource },
+      });
+      assert.equal(bound.statusCode, 201, bound.body);
+    }
+
     const call = (url: string, jwt: string, ua = 'oidc-api-test') =>
       s.inject({ method: 'GET', url, token: jwt, headers: { 'user-agent': ua } });
     const recorded = (query: string): Promise<LedgerEvent[]> => recordedEvents(s, query);
@@ -90,16 +100,7 @@ for (const dialect of await backends()) {
 
       // Only the group's binding lets the user read principals.
       assert.equal((await call('/api/v1/principals', jwt)).statusCode, 403);
-      const bound = await s.inject({
-        method: 'POST',
-        url: '/api/v1/bindings',
-        body: {
-          role: 'security-auditor',
-          principal: { type: 'Group', id: groupId },
-          resource: { type: 'Platform', id: 'root' },
-        },
-      });
-      assert.equal(bound.statusCode, 201, bound.body);
+      await bindGroup('security-auditor', { type: 'Platform', id: 'root' });
       assert.equal((await call('/api/v1/principals', jwt)).statusCode, 200);
       const withoutClaim = await op.sign(claims({ groups: ['ml-engineers'] }));
       assert.equal(
@@ -135,16 +136,7 @@ for (const dialect of await backends()) {
           upstreamUrl: upstream.url,
           protocol: 'open-inference-v2',
         });
-        const bound = await s.inject({
-          method: 'POST',
-          url: '/api/v1/bindings',
-          body: {
-            role: 'data-scientist',
-            principal: { type: 'Group', id: groupId },
-            resource: { type: 'Project', id: 'sso' },
-          },
-        });
-        assert.equal(bound.statusCode, 201, bound.body);
+        await bindGroup('data-scientist', { type: 'Project', id: 'sso' });
         await s.rt.app.listen({ port: 0, host: '127.0.0.1' });
         const base = `http://127.0.0.1:${(s.rt.app.server.address() as AddressInfo).port}`;
         const jwt = await op.sign(claims());
