@@ -1,5 +1,6 @@
 import type { ClientBase } from 'pg';
 import { copyRows } from '../store/index.js';
+import { leafRowsSql } from './leaf-rows.js';
 import { ChunkCheck, type ChunkResult, type ChunkTask } from './verify-chunk.js';
 
 /**
@@ -21,18 +22,12 @@ export async function checkChunksByCopy(
   }
   const checks = tasks.map((task) => new ChunkCheck(task));
   let t = 0;
-  await copyRows(
-    client,
-    `SELECT l.seq, l.hash, e.body, e.pos, e.purged_at FROM ledger_leaves l
-     LEFT JOIN ledger_events e ON e.pos = l.pos WHERE l.seq >= ${first.from} AND l.seq < ${last.to} ORDER BY l.seq`,
-    5,
-    (row) => {
-      const seq = row.int8();
-      if (seq === null) throw new Error('a leaf without a sequence number');
-      // Rows come in index order: each goes to the chunk that holds its index.
-      while (seq >= (tasks[t]?.to ?? Number.POSITIVE_INFINITY)) t++;
-      checks[t]?.add(seq, row.bytes(), row.bytes(), row.int8(), row.int8());
-    },
-  );
+  await copyRows(client, leafRowsSql(String(first.from), String(last.to)), 5, (row) => {
+    const seq = row.int8();
+    if (seq === null) throw new Error('a leaf without a sequence number');
+    // Rows come in index order: each goes to the chunk that holds its index.
+    while (seq >= (tasks[t]?.to ?? Number.POSITIVE_INFINITY)) t++;
+    checks[t]?.add(seq, row.bytes(), row.bytes(), row.int8(), row.int8());
+  });
   return checks.map((check) => check.result());
 }

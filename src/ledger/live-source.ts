@@ -3,6 +3,7 @@ import { CompiledQuery, type Kysely } from 'kysely';
 import type { ClientBase } from 'pg';
 import { type Database, openPgSession, type Store } from '../store/index.js';
 import { checkChunksByCopy } from './copy-chunks.js';
+import { leafRowsSql } from './leaf-rows.js';
 import type { NoteKey } from './note.js';
 import { isPostgres } from './recorder.js';
 import { type VerifyLeaf, type VerifyResult, verifyLog } from './verify.js';
@@ -30,13 +31,7 @@ interface LeafRow {
 
 function readPage(db: Kysely<Database>, pg: boolean, from: number, to: number): Promise<LeafRow[]> {
   // Only the columns verify needs, in one keyset page; the event row is found by its primary key.
-  const text = pg
-    ? `SELECT l.seq, l.hash, e.body, e.pos AS epos, e.purged_at FROM ledger_leaves l
-       LEFT JOIN ledger_events e ON e.pos = l.pos
-       WHERE l.seq >= $1 AND l.seq < $2 ORDER BY l.seq LIMIT ${PAGE}`
-    : `SELECT l.seq, l.hash, e.body, e.pos AS epos, e.purged_at FROM ledger_leaves l
-       LEFT JOIN ledger_events e ON e.pos = l.pos
-       WHERE l.seq >= ? AND l.seq < ? ORDER BY l.seq LIMIT ${PAGE}`;
+  const text = `${pg ? leafRowsSql('$1', '$2') : leafRowsSql('?', '?')} LIMIT ${PAGE}`;
   return db.executeQuery<LeafRow>(CompiledQuery.raw(text, [from, to])).then((r) => r.rows);
 }
 
@@ -254,11 +249,7 @@ function verifySnapshot(
 
 /** The rows of the leaves [from, to) for `verifyChunk`, read over `trx`. */
 function readChunk(trx: Kysely<Database>, pg: boolean, from: number, to: number): Promise<ChunkRow[]> {
-  const text = pg
-    ? `SELECT l.seq, l.hash, e.body, e.pos AS epos, e.purged_at FROM ledger_leaves l
-       LEFT JOIN ledger_events e ON e.pos = l.pos WHERE l.seq >= $1 AND l.seq < $2 ORDER BY l.seq`
-    : `SELECT l.seq, l.hash, e.body, e.pos AS epos, e.purged_at FROM ledger_leaves l
-       LEFT JOIN ledger_events e ON e.pos = l.pos WHERE l.seq >= ? AND l.seq < ? ORDER BY l.seq`;
+  const text = pg ? leafRowsSql('$1', '$2') : leafRowsSql('?', '?');
   return trx
     .executeQuery<LeafRow>(CompiledQuery.raw(text, [from, to]))
     .then((r) => r.rows.map((x) => [x.seq, x.hash, x.body, x.epos, x.purged_at] as const));

@@ -3,6 +3,7 @@
 // the tree. Leaves and checkpoints are insert-only, so a later snapshot holds the same entries below the
 // size the main thread read (a body purged meanwhile is checked by its kept hash, as retention allows).
 import { parentPort, workerData } from 'node:worker_threads';
+import { leafRowsSql } from './leaf-rows.js';
 import type { ChunkResult, ChunkRow, ChunkTask } from './verify-chunk.js';
 import { verifyChunk } from './verify-chunk.js';
 
@@ -11,16 +12,12 @@ export interface ReaderSource {
   readonly path: string;
 }
 
-const SELECT = `SELECT l.seq, l.hash, e.body, e.pos, e.purged_at FROM ledger_leaves l
-   LEFT JOIN ledger_events e ON e.pos = l.pos
-   WHERE l.seq >= ? AND l.seq < ? ORDER BY l.seq`;
-
 async function openReader(src: ReaderSource): Promise<(from: number, to: number) => ChunkRow[]> {
   const { default: SQLite } = await import('better-sqlite3');
   const db = new SQLite(src.path, { readonly: true, fileMustExist: true });
   // Pages read through a memory map rather than a system call each.
   db.pragma('mmap_size = 1073741824');
-  const statement = db.prepare(SELECT).raw(true);
+  const statement = db.prepare(leafRowsSql('?', '?')).raw(true);
   return (from, to) => statement.all(from, to) as ChunkRow[];
 }
 
