@@ -9,7 +9,7 @@ export {
   exportSource,
   writeExportDir,
 } from './export.js';
-export { type IntegratedBatch, Integrator, type IntegratorOptions } from './integrator.js';
+export { Integrator, type IntegratorOptions } from './integrator.js';
 export { readSignerKeyFile } from './keyfile.js';
 export { type LedgerKeys, loadOrCreateLedgerKeys } from './keys.js';
 export { AdvisoryLockLeadership, type Leadership, SoleLeadership } from './leadership.js';

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { Clock } from '../core/index.js';
 import type { Database, Store } from '../store/index.js';
@@ -46,12 +45,6 @@ const KEY_TABLES = [
   ['ledger_resource_keys', 'resource_id'],
 ] as const;
 
-/** One integrated batch: the tree grew from `from` to `to` and a checkpoint of size `to` was signed. */
-export interface IntegratedBatch {
-  readonly from: number;
-  readonly to: number;
-}
-
 /**
  * Stage two of the ledger: the leader takes queued events in recording order, gives them consecutive
  * sequence numbers by storing their leaf hashes (queued by the recorder, with each event's position)
@@ -60,7 +53,6 @@ export interface IntegratedBatch {
  */
 export class Integrator {
   readonly #opts: IntegratorOptions;
-  readonly #events = new EventEmitter();
   #range: CompactRange | undefined;
   #running = false;
   #loop: Promise<void> | undefined;
@@ -96,12 +88,6 @@ export class Integrator {
     this.#wake?.(false);
   }
 
-  /** Calls `listener` after every committed batch. */
-  onBatch(listener: (batch: IntegratedBatch) => void): () => void {
-    this.#events.on('batch', listener);
-    return () => this.#events.off('batch', listener);
-  }
-
   /** Stops the loop; a leader first integrates everything pending (its last batch's checkpoint is the final one). */
   async stop(): Promise<void> {
     if (!this.#running) return;
@@ -120,7 +106,6 @@ export class Integrator {
     const { db } = this.#opts.store;
     const range = this.#range ?? (await this.#loadRange(db));
     this.#range = range;
-    const from = range.size;
     const work = range.clone();
     let count = 0;
     let indexed: number | undefined;
@@ -139,7 +124,6 @@ export class Integrator {
     if (count > 0) {
       this.#indexed = indexed;
       this.#range = work;
-      this.#events.emit('batch', { from, to: work.size } satisfies IntegratedBatch);
     }
     return count;
   }
