@@ -19,8 +19,3 @@ const nextUlid = monotonicFactory(securePrng);
 export function newId(now: number = Date.now()): string {
   return nextUlid(now);
 }
-
-/** A random URL-safe secret of `bytes` bytes, for tokens and keys. */
-export function randomSecret(bytes = 32): string {
-  return randomBytes(bytes).toString('base64url');
-}

@@ -9,4 +9,4 @@ export {
   WardenError,
 } from './errors.js';
 export { constantTimeEqual, sha256, sha256Hex } from './hash.js';
-export { newId, randomSecret } from './ids.js';
+export { newId } from './ids.js';

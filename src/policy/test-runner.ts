@@ -1,6 +1,5 @@
 import type { PolicyBundle } from './bundle.js';
 import type { TestCase, TestExpectation } from './cases.js';
-import { entityText } from './cedar.js';
 import { PolicyEngine } from './engine.js';
 import type { PolicyDecision } from './types.js';
 
@@ -124,11 +123,6 @@ export function runBundleTests(bundle: PolicyBundle): TestSummary {
     failed: results.length - passed,
     results: Object.freeze(results),
   });
-}
-
-/** A short request description for reports: `User::"alice" dataset.read Dataset::"d1"`. */
-export function caseRequestText(c: Pick<TestCase, 'principal' | 'action' | 'resource'>): string {
-  return `${entityText(c.principal)} ${c.action} ${entityText(c.resource)}`;
 }
 
 /** The summary as text: each failure with its mismatches (every case with `verbose`), then the counts. */

@@ -139,8 +139,3 @@ function parse(schema: ZodType | undefined, value: unknown, where: string): unkn
   }));
   throw invalidInput(issues);
 }
-
-/** The route id (`METHOD /url`) Fastify matched, for logs and tests. */
-export function routeIdOf(request: FastifyRequest): string {
-  return (request.routeOptions.config as { routeId?: string }).routeId ?? `${request.method} ${request.url}`;
-}
