@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { WardenError } from '../../core/index.js';
-import type { EndpointDirectory, Gateway } from '../../gateway/index.js';
+import type { EndpointDirectory, Gateway, GatewayEndpoint } from '../../gateway/index.js';
 import { PURPOSE_HEADER } from '../guard.js';
 import { type AnyRoute, route } from '../route.js';
 
@@ -13,8 +13,24 @@ const params = z.object({
 // What follows /gw/{project}/{endpoint} in the raw URL, query included, as sent.
 const BELOW = /^\/gw\/[^/]+\/[^/?]+(.*)$/s;
 
+type Params = z.infer<typeof params>;
+
 /** The gateway: `/gw/{project}/{endpoint}/...` forwarded to the endpoint's model server. */
-export function gatewayRoutes(deps: { gateway: Gateway; endpointDirectory: EndpointDirectory }): AnyRoute[] {
+export function gatewayRoutes(deps: {
+  gateway: Gateway;
+  endpointDirectory: Pick<EndpointDirectory, 'find'>;
+}): AnyRoute[] {
+  // One lookup per call, shared by authorization and forwarding (keyed by the call's parsed params):
+  // the endpoint authorized is the one called, even if its cache entry is refreshed meanwhile.
+  const lookups = new WeakMap<Params, Promise<GatewayEndpoint | undefined>>();
+  const endpointOf = (p: Params): Promise<GatewayEndpoint | undefined> => {
+    let found = lookups.get(p);
+    if (found === undefined) {
+      found = deps.endpointDirectory.find(p.project, p.endpoint);
+      lookups.set(p, found);
+    }
+    return found;
+  };
   return (['GET', 'POST'] as const).map((method) =>
     route({
       method,
@@ -25,17 +41,17 @@ export function gatewayRoutes(deps: { gateway: Gateway; endpointDirectory: Endpo
       access: {
         action: 'endpoint.invoke',
         resource: async ({ params: p }) => {
-          const ep = await deps.endpointDirectory.find(p.project, p.endpoint);
+          const ep = await endpointOf(p);
           return { type: 'Endpoint', id: ep?.id ?? `${p.project}/${p.endpoint}` };
         },
-        // Cedar sees the endpoint's environment as context.environment (cached lookup, no second query).
+        // Cedar sees the endpoint's environment as context.environment.
         facts: async ({ params: p }) => {
-          const ep = await deps.endpointDirectory.find(p.project, p.endpoint);
+          const ep = await endpointOf(p);
           return ep === undefined ? {} : { environment: ep.environment };
         },
       },
       handler: async (ctx, { params: p }, request, reply) => {
-        const endpoint = await deps.endpointDirectory.find(p.project, p.endpoint);
+        const endpoint = await endpointOf(p);
         if (endpoint === undefined)
           throw new WardenError('WARDEN_NOT_FOUND', `project ${p.project} has no endpoint ${p.endpoint}`);
         const below = BELOW.exec(request.url)?.[1] ?? '';
