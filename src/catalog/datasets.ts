@@ -2,7 +2,7 @@ import { type Clock, type FieldIssue, invalidInput, newId, rfc3339, WardenError 
 import type { Principal } from '../identity/index.js';
 import type { EventActor, Ledger } from '../ledger/index.js';
 import type { Authorizer, RequestFacts } from '../policy/index.js';
-import type { DatasetGrantTable, DatasetTable, Store } from '../store/index.js';
+import { type DatasetGrantTable, type DatasetTable, insertUnique, type Store } from '../store/index.js';
 import { addLineageEdges } from './lineage-edges.js';
 import { projectRow } from './projects.js';
 
@@ -119,19 +119,11 @@ export class Datasets {
           issues.push({ field: `parents.${i}`, message: 'a parent must be in the same project' });
       });
       if (issues.length > 0) throw invalidInput(issues);
-      const res = await trx
-        .insertInto('datasets')
-        .values(row)
-        .onConflict((oc) => oc.columns(['project_id', 'name', 'version_digest']).doNothing())
-        .executeTakeFirst();
-      if (Number(res.numInsertedOrUpdatedRows ?? 0n) === 0)
-        throw new WardenError(
-          'WARDEN_CONFLICT',
-          `dataset ${d.name} with digest ${d.versionDigest} is already registered`,
-          {
-            issues: [{ field: 'versionDigest', message: 'already registered under this name' }],
-          },
-        );
+      await insertUnique(trx, 'datasets', row, ['project_id', 'name', 'version_digest'], {
+        message: `dataset ${d.name} with digest ${d.versionDigest} is already registered`,
+        field: 'versionDigest',
+        issue: 'already registered under this name',
+      });
       await addLineageEdges(
         trx,
         parents.map((p) => ({

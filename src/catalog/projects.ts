@@ -6,6 +6,7 @@ import type { Authorizer, RequestFacts } from '../policy/index.js';
 import {
   bumpAuthzEpoch,
   type Database,
+  insertUnique,
   type ProjectSignerTable,
   type ProjectTable,
   type Store,
@@ -75,15 +76,11 @@ export class Projects {
       updated_ms: now,
     };
     await this.#store.db.transaction().execute(async (trx) => {
-      const res = await trx
-        .insertInto('projects')
-        .values(row)
-        .onConflict((oc) => oc.column('id').doNothing())
-        .executeTakeFirst();
-      if (Number(res.numInsertedOrUpdatedRows ?? 0n) === 0)
-        throw new WardenError('WARDEN_CONFLICT', `project ${p.id} already exists`, {
-          issues: [{ field: 'id', message: 'already taken' }],
-        });
+      await insertUnique(trx, 'projects', row, ['id'], {
+        message: `project ${p.id} already exists`,
+        field: 'id',
+        issue: 'already taken',
+      });
       // A decision cached for this id before it existed must not outlive its creation.
       await bumpAuthzEpoch(trx);
       await this.#ledger.record(trx, {

@@ -4,6 +4,7 @@ export { openStore, redactUrl, type Store, type StoreOptions } from './database.
 export type { Dialect } from './dialect.js';
 export { endOnce } from './end-once.js';
 export { bumpAuthzEpoch, readAuthzEpoch } from './epoch.js';
+export { insertUnique } from './insert-unique.js';
 export { type CopyRow, copyRows } from './pg-copy.js';
 export { openPgSession, type PgSession } from './pg-session.js';
 export type * from './schema.js';

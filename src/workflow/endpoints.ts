@@ -3,7 +3,14 @@ import { addLineageEdges, type Caller, projectRow } from '../catalog/index.js';
 import { type Clock, newId, rfc3339, WardenError } from '../core/index.js';
 import type { EventInput, Ledger } from '../ledger/index.js';
 import type { Authorizer } from '../policy/index.js';
-import type { Database, DeploymentTable, EndpointTable, ModelVersionTable, Store } from '../store/index.js';
+import {
+  type Database,
+  type DeploymentTable,
+  type EndpointTable,
+  insertUnique,
+  type ModelVersionTable,
+  type Store,
+} from '../store/index.js';
 import { versionRow } from './versions.js';
 
 /** Protocols an endpoint speaks (the gateway understands each). */
@@ -87,15 +94,11 @@ export class Endpoints {
             issues: [{ field: 'environment', message: `must be one of ${environments.join(', ')}` }],
           },
         );
-      const res = await trx
-        .insertInto('endpoints')
-        .values(row)
-        .onConflict((oc) => oc.columns(['project_id', 'name']).doNothing())
-        .executeTakeFirst();
-      if (Number(res.numInsertedOrUpdatedRows ?? 0n) === 0)
-        throw new WardenError('WARDEN_CONFLICT', `project ${project} already has an endpoint ${e.name}`, {
-          issues: [{ field: 'name', message: 'already taken in this project' }],
-        });
+      await insertUnique(trx, 'endpoints', row, ['project_id', 'name'], {
+        message: `project ${project} already has an endpoint ${e.name}`,
+        field: 'name',
+        issue: 'already taken in this project',
+      });
       await this.#ledger.record(trx, {
         ...event(caller, 'endpoint.create', row),
         outcome: 'succeeded',

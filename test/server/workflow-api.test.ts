@@ -4,15 +4,9 @@ import type { LedgerEvent } from '../../src/ledger/index.js';
 import { BlobStore } from '../../src/store/index.js';
 import { recordedEvents } from '../support/audit.js';
 import { backends } from '../support/backends.js';
-import {
-  type Actor,
-  projectWithSigner,
-  seedModel,
-  seedVersion,
-  serviceAccount,
-  type VersionSeed,
-} from '../support/lifecycle-fixtures.js';
-import { type InjectResult, type TestServer, testServer } from '../support/runtime.js';
+import { type Actor, seedModel, seedVersion } from '../support/lifecycle-fixtures.js';
+import { type PromotionFixture, promotionFixture, stageOf } from '../support/promotion-fixture.js';
+import type { InjectResult, TestServer } from '../support/runtime.js';
 
 // Stages, rollback, retirement under legal hold, artifact purge, aliases, endpoints and
 // deployments over HTTP.
@@ -24,8 +18,7 @@ for (const dialect of await backends()) {
     let val1: Actor;
     let val2: Actor;
     let model: string;
-    let key: { privateKey: string; publicKey: string };
-    let signer: string;
+    let version: PromotionFixture['version'];
 
     const api = (method: string, url: string, token?: string, body?: unknown): Promise<InjectResult> =>
       s.inject({ method, url, body, ...(token !== undefined ? { token } : {}) });
@@ -34,23 +27,6 @@ for (const dialect of await backends()) {
       return res.statusCode === 204 ? undefined : res.json();
     }
     const recorded = (query: string): Promise<LedgerEvent[]> => recordedEvents(s, query);
-    const stageOf = async (id: string) =>
-      (
-        await s.rt.store.db
-          .selectFrom('model_versions')
-          .select('stage')
-          .where('id', '=', id)
-          .executeTakeFirstOrThrow()
-      ).stage;
-    const version = (seed: Partial<VersionSeed> = {}) =>
-      seedVersion(s, {
-        project: 'fraud',
-        model,
-        createdBy: ds.id,
-        sign: { privateKey: key.privateKey, signer },
-        provenance: {},
-        ...seed,
-      }).then((v) => v.id);
 
     /** Takes a signed version through staging to production with two approvals. */
     async function toProduction(id: string) {
@@ -73,18 +49,12 @@ for (const dialect of await backends()) {
           await api('POST', `/api/v1/promotions/${req.id}/approvals`, v.token, { decision: 'approve' }),
           201,
         );
-      assert.equal(await stageOf(id), 'production');
+      assert.equal(await stageOf(s, id), 'production');
     }
 
     before(async () => {
-      s = await testServer(dialect);
-      ({ key, signer } = await projectWithSigner(s, 'fraud'));
+      ({ s, ds, rel, val1, val2, model, version } = await promotionFixture(dialect));
       await ok(await api('POST', '/api/v1/projects', undefined, { id: 'other', environments: [] }), 201);
-      ds = await serviceAccount(s, 'ds', ['data-scientist'], 'fraud');
-      rel = await serviceAccount(s, 'rel', ['platform-admin'], 'fraud');
-      val1 = await serviceAccount(s, 'val1', ['model-validator'], 'fraud');
-      val2 = await serviceAccount(s, 'val2', ['model-validator'], 'fraud');
-      model = await seedModel(s, 'fraud', 'scorer', ds.id);
     });
     after(() => s.close());
 
@@ -162,7 +132,7 @@ for (const dialect of await backends()) {
         ).statusCode,
         409,
       );
-      assert.equal(await stageOf(id), 'staging');
+      assert.equal(await stageOf(s, id), 'staging');
       const [reject] = await recorded(`action=model_version.reject&resourceId=${id}`);
       assert.equal(reject?.details?.comment, 'needs more eval');
       assert.equal((await api('GET', '/api/v1/promotions/01JUNKNOWNREQUEST000000000')).statusCode, 404);
@@ -177,7 +147,7 @@ for (const dialect of await backends()) {
       const second = await version();
       await toProduction(first);
       await toProduction(second);
-      assert.equal(await stageOf(first), 'staging', 'the replaced version went back to staging');
+      assert.equal(await stageOf(s, first), 'staging', 'the replaced version went back to staging');
       const [promoted] = await recorded(`action=model_version.promote_production&resourceId=${second}`);
       assert.equal(promoted?.details?.replaced, first);
       assert.equal(promoted?.details?.rationale, 'better recall');
@@ -200,7 +170,7 @@ for (const dialect of await backends()) {
         }),
       );
       assert.equal(rolled.stage, 'staging');
-      assert.equal(await stageOf(first), 'production');
+      assert.equal(await stageOf(s, first), 'production');
       const [event] = await recorded(`action=model_version.rollback&resourceId=${second}`);
       assert.equal(event?.details?.restored, first);
       assert.equal(event?.details?.rationale, 'false positives up');
@@ -229,7 +199,7 @@ for (const dialect of await backends()) {
       });
       assert.equal(held.statusCode, 409, held.body);
       assert.match(held.json().error.message, /legal hold/);
-      assert.equal(await stageOf(id), 'registered');
+      assert.equal(await stageOf(s, id), 'registered');
       await ok(await api('POST', `/api/v1/legal-holds/${hold.id}/release`, undefined, { reason: 'settled' }));
       assert.equal(
         (await api('POST', `/api/v1/model-versions/${id}/retire`, val1.token, {})).statusCode,

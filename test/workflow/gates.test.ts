@@ -3,17 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import type { LedgerEvent } from '../../src/ledger/index.js';
 import { recordedEvents } from '../support/audit.js';
 import { backends } from '../support/backends.js';
-import {
-  type Actor,
-  ecKeyPair,
-  projectWithSigner,
-  raiseCriticalAlert,
-  seedModel,
-  seedVersion,
-  serviceAccount,
-  type VersionSeed,
-} from '../support/lifecycle-fixtures.js';
-import { type InjectResult, type TestServer, testServer } from '../support/runtime.js';
+import { type Actor, ecKeyPair, raiseCriticalAlert, seedModel } from '../support/lifecycle-fixtures.js';
+import { type PromotionFixture, promotionFixture, stageOf } from '../support/promotion-fixture.js';
+import type { InjectResult, TestServer } from '../support/runtime.js';
 
 // Each promotion gate refuses for its own reason; the refusal is a failed request, a 409 naming
 // the gate, and a `model_version.gate` event with every gate's outcome.
@@ -21,24 +13,15 @@ for (const dialect of await backends()) {
   describe(`promotion gates (${dialect})`, () => {
     let s: TestServer;
     let ds: Actor;
+    let rel: Actor;
     let val1: Actor;
     let val2: Actor;
-    let model: string;
-    let key: { privateKey: string; publicKey: string };
     let signer: string;
+    let version: PromotionFixture['version'];
 
     const api = (method: string, url: string, token?: string, body?: unknown): Promise<InjectResult> =>
       s.inject({ method, url, body, ...(token !== undefined ? { token } : {}) });
     const recorded = (query: string): Promise<LedgerEvent[]> => recordedEvents(s, query);
-    const version = (seed: Partial<VersionSeed> = {}) =>
-      seedVersion(s, {
-        project: 'fraud',
-        model,
-        createdBy: ds.id,
-        sign: { privateKey: key.privateKey, signer },
-        provenance: { metrics: { auc: 0.95, latency_ms: 20 } },
-        ...seed,
-      }).then((v) => v.id);
     const promote = (id: string, target = 'staging') =>
       api('POST', `/api/v1/model-versions/${id}/promotions`, ds.token, { target, rationale: 'ready to go' });
 
@@ -65,25 +48,14 @@ for (const dialect of await backends()) {
         ['signature', 'provenance', 'metrics', 'alerts'],
       );
       assert.match(gates.find((g) => g.gate === gate)?.reason ?? '', reason);
-      const stage = (
-        await s.rt.store.db
-          .selectFrom('model_versions')
-          .select('stage')
-          .where('id', '=', id)
-          .executeTakeFirstOrThrow()
-      ).stage;
-      assert.equal(stage, 'registered');
+      assert.equal(await stageOf(s, id), 'registered');
     }
 
     before(async () => {
-      s = await testServer(dialect);
-      ({ key, signer } = await projectWithSigner(s, 'fraud', {
-        settings: { metricThresholds: { auc: { min: 0.9 }, latency_ms: { max: 50 } } },
+      ({ s, ds, rel, val1, val2, signer, version } = await promotionFixture(dialect, {
+        project: { settings: { metricThresholds: { auc: { min: 0.9 }, latency_ms: { max: 50 } } } },
+        provenance: { metrics: { auc: 0.95, latency_ms: 20 } },
       }));
-      ds = await serviceAccount(s, 'ds', ['data-scientist'], 'fraud');
-      val1 = await serviceAccount(s, 'val1', ['model-validator'], 'fraud');
-      val2 = await serviceAccount(s, 'val2', ['model-validator'], 'fraud');
-      model = await seedModel(s, 'fraud', 'scorer', ds.id);
     });
     after(() => s.close());
 
@@ -153,7 +125,6 @@ for (const dialect of await backends()) {
 
     it('re-runs the gates at completion: a signer revoked meanwhile fails the request', async () => {
       const id = await version({ stage: 'staging' });
-      const rel = await serviceAccount(s, 'rel', ['platform-admin'], 'fraud');
       const requested = await api('POST', `/api/v1/model-versions/${id}/promotions`, rel.token, {
         target: 'production',
         rationale: 'ship it',

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ALIAS_PATTERN, type Aliases, type Promotions, type Stages } from '../../workflow/index.js';
-import { route } from '../route.js';
+import { type CallContext, route } from '../route.js';
 
 const rationale = z.string().trim().min(3, 'give a rationale of at least 3 characters').max(2000);
 const versionParams = z.object({ id: z.string().min(1).max(64) });
@@ -70,34 +70,25 @@ export function promotionRoutes(deps: { promotions: Promotions; stages: Stages; 
       body: z.object({ reason: rationale }).strict(),
       handler: async (ctx, { params, body }) => promotions.cancel(ctx!, params.id, body.reason),
     }),
-    route({
-      method: 'POST',
+    versionChange({
       url: '/api/v1/model-versions/:id/rollback',
       summary:
         'Roll a production version back: the version it replaced is production again, this one goes to staging',
-      access: { action: 'model_version.rollback', resource: versionRef },
-      params: versionParams,
-      body: z.object({ rationale }).strict(),
-      handler: async (ctx, { params, body }) => stages.rollback(ctx!, params.id, body.rationale),
+      action: 'model_version.rollback',
+      change: (ctx, id, rationale) => stages.rollback(ctx, id, rationale),
     }),
-    route({
-      method: 'POST',
+    versionChange({
       url: '/api/v1/model-versions/:id/retire',
       summary:
         'Retire a version (blocked by a legal hold or an active deployment); aliases go, pending requests close',
-      access: { action: 'model_version.retire', resource: versionRef },
-      params: versionParams,
-      body: z.object({ rationale }).strict(),
-      handler: async (ctx, { params, body }) => stages.retire(ctx!, params.id, body.rationale),
+      action: 'model_version.retire',
+      change: (ctx, id, rationale) => stages.retire(ctx, id, rationale),
     }),
-    route({
-      method: 'POST',
+    versionChange({
       url: '/api/v1/model-versions/:id/purge-artifacts',
       summary: "Delete a retired version's blobs no other version uses (blocked by a legal hold)",
-      access: { action: 'model_version.retire', resource: versionRef },
-      params: versionParams,
-      body: z.object({ rationale }).strict(),
-      handler: async (ctx, { params, body }) => stages.purgeArtifacts(ctx!, params.id, body.rationale),
+      action: 'model_version.retire',
+      change: (ctx, id, rationale) => stages.purgeArtifacts(ctx, id, rationale),
     }),
     route({
       method: 'PUT',
@@ -129,4 +120,22 @@ export function promotionRoutes(deps: { promotions: Promotions; stages: Stages; 
       },
     }),
   ];
+}
+
+/** A POST on a model version (`:id`) whose body is only a rationale; `change` does the work. */
+function versionChange(spec: {
+  url: string;
+  summary: string;
+  action: string;
+  change: (ctx: CallContext, id: string, rationale: string) => Promise<unknown>;
+}) {
+  return route({
+    method: 'POST',
+    url: spec.url,
+    summary: spec.summary,
+    access: { action: spec.action, resource: versionRef },
+    params: versionParams,
+    body: z.object({ rationale }).strict(),
+    handler: async (ctx, { params, body }) => spec.change(ctx!, params.id, body.rationale),
+  });
 }
