@@ -31,6 +31,9 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     genReqId: () => newId(),
     requestIdHeader: false,
     return503OnClosing: true,
+    // Errors the router raises before any route runs (a bad percent-escape, a path parameter too long)
+    // answer in Warden's shape, naming the path.
+    frameworkErrors: (err, request, reply) => sendError(err, request, reply),
     ...(opts.trustProxy.length > 0 ? { trustProxy: [...opts.trustProxy] } : {}),
   });
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
