@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ZodType } from 'zod';
 import { type FieldIssue, invalidInput, newId } from '../core/index.js';
@@ -134,6 +135,9 @@ function register(app: FastifyInstance, guard: Guard, spec: AnyRoute, document: 
 
 function parse(schema: ZodType | undefined, value: unknown, where: string): unknown {
   if (schema === undefined) return undefined;
+  // An upload media type (a tar archive) sent to a route that reads JSON arrives as an unread stream.
+  if (value instanceof Readable)
+    throw invalidInput([{ field: 'content-type', message: 'this route takes a JSON body' }]);
   const unsafe = unsafeInput(value, where);
   if (unsafe !== undefined) throw invalidInput([unsafe]);
   const r = schema.safeParse(value ?? (where === 'body' ? undefined : {}));
