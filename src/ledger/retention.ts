@@ -119,7 +119,8 @@ export class Retention {
    * Each batch and its `ledger.purge` event commit together. Returns how many bodies were purged.
    */
   async purge(actor: EventActor, retentionMs: number): Promise<number> {
-    const cutoff = this.#clock.now() - retentionMs;
+    // Whole milliseconds: a fractional period (0.1 days) makes no bigint for PostgreSQL to compare with.
+    const cutoff = Math.floor(this.#clock.now() - retentionMs);
     let total = 0;
     for (;;) {
       const n = await this.#store.db

@@ -37,6 +37,15 @@ function toWardenError(err: unknown): WardenError {
       return new WardenError('WARDEN_BAD_REQUEST', `unsupported content type`, {
         issues: [{ field: 'content-type', message: 'use application/json' }],
       });
+    // Raised by the router, before any route's own schema sees the path.
+    case 'FST_ERR_BAD_URL':
+      return new WardenError('WARDEN_BAD_REQUEST', 'malformed request path', {
+        issues: [{ field: 'path', message: 'a percent-escape is malformed or not UTF-8' }],
+      });
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new WardenError('WARDEN_BAD_REQUEST', 'request path parameter too long', {
+        issues: [{ field: 'path', message: 'a path parameter is longer than the router accepts' }],
+      });
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new WardenError('WARDEN_BAD_REQUEST', fe.message ?? 'bad request', {

@@ -168,7 +168,9 @@ function tooLarge(message: string): WardenError {
 }
 
 function badArchive(message: string): WardenError {
-  return new WardenError('WARDEN_INVALID_INPUT', `not a valid tar archive: ${message}`);
+  return new WardenError('WARDEN_INVALID_INPUT', `not a valid tar archive: ${message}`, {
+    issues: [{ field: 'body', message }],
+  });
 }
 
 function parserError(err: Error): WardenError {
