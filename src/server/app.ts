@@ -1,11 +1,12 @@
 import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { ZodType } from 'zod';
-import { type FieldIssue, invalidInput, newId } from '../core/index.js';
+import { type FieldIssue, invalidInput, newId, WardenError } from '../core/index.js';
 import type { Principal } from '../identity/index.js';
 import { withCallScope } from '../ledger/index.js';
 import { sendError } from './errors.js';
 import type { Guard } from './guard.js';
+import { unsafeInput } from './input-safety.js';
 import { openApiDocument } from './openapi.js';
 import type { AnyRoute, CallContext } from './route.js';
 
@@ -103,6 +104,8 @@ function register(app: FastifyInstance, guard: Guard, spec: AnyRoute, document: 
       const principal = principals.get(request);
       if (!isPublic && principal === undefined)
         throw new Error(`route ${routeId} reached its handler unauthenticated`);
+      // One input object per request, the same one for the route's resource, facts and handler: routes
+      // may key per-call work on it (the gateway looks its endpoint up once for all three).
       const input = {
         query: parse(spec.query, request.query, 'query'),
         body: parse(spec.body, request.body, 'body'),
@@ -137,7 +140,9 @@ function parse(schema: ZodType | undefined, value: unknown, where: string): unkn
   if (schema === undefined) return undefined;
   // An upload media type (a tar archive) sent to a route that reads JSON arrives as an unread stream.
   if (value instanceof Readable)
-    throw invalidInput([{ field: 'content-type', message: 'this route takes a JSON body' }]);
+    throw new WardenError('WARDEN_BAD_REQUEST', 'this route takes a JSON body', {
+      issues: [{ field: 'content-type', message: 'this route takes a JSON body' }],
+    });
   const unsafe = unsafeInput(value, where);
   if (unsafe !== undefined) throw invalidInput([unsafe]);
   const r = schema.safeParse(value ?? (where === 'body' ? undefined : {}));
@@ -147,59 +152,4 @@ function parse(schema: ZodType | undefined, value: unknown, where: string): unkn
     message: i.message,
   }));
   throw invalidInput(issues);
-}
-
-/**
- * How deeply input may nest: beyond any real document, and well within what the recursive serializers
- * survive (the ledger's canonical JSON of a CloudEvent whose data nested 5,000 deep overflowed the stack).
- */
-const MAX_DEPTH = 64;
-
-/** Why a string is no text a store can keep: a NUL (PostgreSQL refuses it) or a lone surrogate (not Unicode). */
-function textProblem(s: string): string | undefined {
-  if (s.includes('\u0000')) return 'must not contain NUL (U+0000)';
-  // With the u flag, a surrogate pair is one code point: only a lone surrogate matches.
-  if (/[\uD800-\uDFFF]/u.test(s)) return 'must be valid Unicode (it holds a lone UTF-16 surrogate)';
-  return undefined;
-}
-
-/**
- * An array, or an object that is only a dictionary: parsed JSON, or the router's params and the query
- * parser's objects (whose prototype has no prototype). Never a stream or a buffer.
- */
-function isContainer(v: unknown): v is Record<string, unknown> | unknown[] {
-  if (Array.isArray(v)) return true;
-  if (typeof v !== 'object' || v === null) return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === null || proto === Object.prototype || Object.getPrototypeOf(proto) === null;
-}
-
-/**
- * The first string or key of a request part that no route can take whatever its schema, or nesting too
- * deep to serialize, named like a schema issue. Walked without recursion, so any depth is safe to look at.
- */
-function unsafeInput(value: unknown, where: string): FieldIssue | undefined {
-  const field = (path: readonly string[]) => (path.length > 0 ? path.join('.') : where);
-  const stack: { value: unknown; path: readonly string[] }[] = [{ value, path: [] }];
-  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
-    const { value: v, path } = next;
-    if (typeof v === 'string') {
-      const problem = textProblem(v);
-      if (problem !== undefined) return { field: field(path), message: problem };
-    } else if (isContainer(v)) {
-      if (path.length >= MAX_DEPTH)
-        return { field: field(path), message: `nests deeper than ${MAX_DEPTH} levels` };
-      const entries = Object.entries(v);
-      for (const [key] of Array.isArray(v) ? [] : entries) {
-        const problem = textProblem(key);
-        if (problem !== undefined) return { field: field([...path, key]), message: `its name ${problem}` };
-      }
-      // Pushed last to first, so the walk meets them in order.
-      for (let i = entries.length - 1; i >= 0; i--) {
-        const [key, child] = entries[i] as [string, unknown];
-        stack.push({ value: child, path: [...path, key] });
-      }
-    }
-  }
-  return undefined;
 }
