@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { invalidInput } from '../core/index.js';
+import { MAX_RETENTION_DAYS } from '../ledger/retention.js';
 
 /** Every setting, with its environment variable and config-file key (README: Configuration). */
 export const SETTINGS = {
@@ -184,7 +185,7 @@ const schema = z.object({
       .map((f) => f.trim())
       .filter((f) => f !== ''),
   ),
-  retentionDays: z.coerce.number().min(0),
+  retentionDays: z.coerce.number().min(0).max(MAX_RETENTION_DAYS),
   batchSize: z.coerce.number().int().min(1).max(100_000),
   idleMs: z.coerce.number().int().min(1).max(60_000),
   maxBodyBytes: z.coerce.number().int().min(1024),

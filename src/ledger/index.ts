@@ -25,7 +25,7 @@ export { leafHash, leafHashOfText, verifyConsistency, verifyInclusion } from './
 export { parseVkey } from './note.js';
 export { parseTlogProof } from './proof-text.js';
 export { Recorder } from './recorder.js';
-export { type HoldScope, type LegalHold, Retention } from './retention.js';
+export { type HoldScope, type LegalHold, MAX_RETENTION_DAYS, Retention } from './retention.js';
 export { SensitiveFields } from './sensitive.js';
 export { parseTilePath, TILE_WIDTH } from './tiles.js';
 export { type FailureKind, type VerifyResult, verifyLog } from './verify.js';

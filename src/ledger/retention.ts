@@ -4,6 +4,9 @@ import { type Database, endOnce, type LegalHoldTable, type Store } from '../stor
 import type { EventActor } from './event.js';
 import type { Ledger } from './ledger.js';
 
+/** The longest retention period, in days, the configuration and a retention run accept (about 270 years): its cutoff stays a safe integer of milliseconds. */
+export const MAX_RETENTION_DAYS = 100_000;
+
 /** What a legal hold covers; the given criteria combine with AND. */
 export interface HoldScope {
   readonly project?: string | undefined;

@@ -31,7 +31,8 @@ export const timestamp = z
     if (!exists(s) || Number.isNaN(ms)) {
       ctx.addIssue({
         code: 'custom',
-        message: 'must be an RFC 3339 timestamp of a date and time that exist',
+        message:
+          'must be an RFC 3339 timestamp of a date and time that exist (leap seconds, :60, are not taken)',
       });
       return z.NEVER;
     }

@@ -1,11 +1,9 @@
 import { z } from 'zod';
-import type { Ledger, Retention } from '../../ledger/index.js';
+import { type Ledger, MAX_RETENTION_DAYS, type Retention } from '../../ledger/index.js';
 import { route } from '../route.js';
 import { timestamp } from '../schemas.js';
 
 const reason = z.string().trim().min(3, 'give a reason of at least 3 characters').max(2000);
-/** A retention run's longest period (about 270 years): its cutoff stays a safe integer of milliseconds. */
-const MAX_DAYS = 100_000;
 
 /** Legal holds, and an on-demand retention run. */
 export function holdRoutes(deps: { ledger: Ledger; retention: Retention; retentionDays: number }) {
@@ -60,7 +58,13 @@ export function holdRoutes(deps: { ledger: Ledger; retention: Retention; retenti
       summary: 'Purge event bodies past the retention period now (leaf hashes stay; held events are kept)',
       access: { action: 'ledger.purge', resource: () => ({ type: 'Ledger', id: deps.ledger.origin }) },
       body: z
-        .object({ olderThanDays: z.number().min(0).max(MAX_DAYS, `at most ${MAX_DAYS} days`).optional() })
+        .object({
+          olderThanDays: z
+            .number()
+            .min(0)
+            .max(MAX_RETENTION_DAYS, `at most ${MAX_RETENTION_DAYS} days`)
+            .optional(),
+        })
         .strict()
         .default({}),
       handler: async (ctx, { body }) => {
