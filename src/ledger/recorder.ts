@@ -80,10 +80,11 @@ export async function insertEventRows(
     return;
   }
   const res = await trx.executeQuery(CompiledQuery.raw(sqliteInsertSql(rows), params));
-  // SQLite inserts a VALUES list in its order, and gives an AUTOINCREMENT key the next number for each
-  // row (one writer at a time; past the largest key it fails rather than reuse one): the rows took the
-  // `rows` positions ending at the last inserted one. Reading them back (RETURNING) cost a fifth of
-  // the recorder's statements.
+  // SQLite inserts a VALUES list in its order and gives each row of one statement the next AUTOINCREMENT
+  // key (one writer at a time; past the largest key it fails rather than reuse one): the rows took the
+  // `rows` positions ending at the last inserted one. SQLite's documentation promises only keys "at
+  // least one larger"; test/ledger/recorder.test.ts holds the consecutive keys in place. Reading them
+  // back (RETURNING) cost a fifth of the recorder's statements.
   const last = res.insertId;
   if (last === undefined || Number(res.numAffectedRows) !== rows) {
     throw new Error(`recording ${rows} events inserted ${res.numAffectedRows} rows`);
