@@ -1,5 +1,5 @@
 export { canonicalJson } from './canonical.js';
-export { type Clock, rfc3339, systemClock } from './clock.js';
+export { type Clock, RFC3339_PATTERN, rfc3339, systemClock } from './clock.js';
 export {
   ERROR_CODES,
   type ErrorCode,

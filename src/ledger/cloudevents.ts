@@ -1,11 +1,10 @@
 import { z } from 'zod';
-import { type FieldIssue, invalidInput } from '../core/index.js';
+import { type FieldIssue, invalidInput, RFC3339_PATTERN } from '../core/index.js';
 import type { EventActor, EventInput } from './event.js';
 
 /** Most CloudEvents accepted in one batch request. */
 export const MAX_BATCH = 1000;
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 const CONTEXT = new Set([
   'specversion',
   'id',
@@ -28,7 +27,7 @@ const cloudEvent = z
     subject: z.string().min(1, 'must not be empty').optional(),
     time: z
       .string()
-      .regex(RFC3339, 'must be an RFC 3339 timestamp')
+      .regex(RFC3339_PATTERN, 'must be an RFC 3339 timestamp')
       .refine((t) => !Number.isNaN(Date.parse(t)), 'must be a valid date')
       .optional(),
     data: z.unknown().optional(),

@@ -41,7 +41,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
   const streamed = [...new Set(opts.routes.flatMap((r) => r.streamedBody ?? []))];
   // Streamed bodies (model uploads) reach the handler unread, so it authorizes before reading a byte;
-  // a route that does not stream such a body refuses it through its own body schema.
+  // a route that does not stream such a body refuses it (`parse`: 400 naming content-type).
   if (streamed.length > 0)
     app.addContentTypeParser(streamed, (_request, payload, done) => done(null, payload));
   app.setErrorHandler((err, request, reply) => sendError(err, request, reply));

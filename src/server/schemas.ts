@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RFC3339_PATTERN } from '../core/index.js';
 
 /** A non-negative integer given as a query string. */
 export const index = z.coerce
@@ -9,11 +10,9 @@ export const index = z.coerce
 /** `?wait=integrated` asks to block until the events have sequence numbers. */
 export const wait = z.enum(['integrated'], { error: 'the only value is "integrated"' }).optional();
 
-const RFC_3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-](\d{2}):(\d{2}))$/i;
-
 /** Whether an RFC 3339 timestamp names a real instant: no month 13, no 30 February, no 25 o'clock. */
 function exists(s: string): boolean {
-  const m = RFC_3339.exec(s);
+  const m = RFC3339_PATTERN.exec(s);
   if (m === null) return false;
   const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0] = m.slice(1, 7).map(Number);
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
@@ -25,7 +24,7 @@ function exists(s: string): boolean {
 /** An RFC 3339 timestamp of a date and time that exist, turned into epoch milliseconds. */
 export const timestamp = z
   .string()
-  .regex(RFC_3339, 'must be an RFC 3339 timestamp')
+  .regex(RFC3339_PATTERN, 'must be an RFC 3339 timestamp')
   .transform((s, ctx) => {
     const ms = Date.parse(s);
     if (!exists(s) || Number.isNaN(ms)) {
