@@ -7,7 +7,7 @@ import { registeredRoutes } from '../../src/server/app.js';
 import type { AnyRoute } from '../../src/server/route.js';
 import { allEvents } from '../support/audit.js';
 import { backends } from '../support/backends.js';
-import { SAMPLES } from '../support/route-samples.js';
+import { routeKey, SAMPLES } from '../support/route-samples.js';
 import { type TestServer, testServer } from '../support/runtime.js';
 
 /** The only routes that answer without credentials. */
@@ -42,7 +42,6 @@ const BAD_BODIES = [
 ];
 
 const hasBody = (method: string) => method === 'POST' || method === 'PUT' || method === 'PATCH';
-const routeKey = (r: AnyRoute) => `${r.method} ${r.url}`;
 const actionOf = (r: AnyRoute) => ('action' in r.access ? r.access.action : '');
 
 function fillPath(url: string, value: string): string {

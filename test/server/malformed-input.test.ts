@@ -12,7 +12,7 @@ import {
   seedModel,
   seedVersion,
 } from '../support/lifecycle-fixtures.js';
-import { SAMPLES } from '../support/route-samples.js';
+import { routeKey, SAMPLES } from '../support/route-samples.js';
 import { type TestServer, testServer } from '../support/runtime.js';
 import { tarFiles, tarMember, tarOf } from '../support/tar.js';
 
@@ -120,7 +120,6 @@ const BAD_VALUES: unknown[] = [
   DEEP,
 ];
 
-const routeKey = (r: { method: string; url: string }) => `${r.method} ${r.url}`;
 const hasBody = (method: string) => method !== 'GET';
 
 /** The fields of an object schema, through optional, default and pipe wrappers (none if not an object). */

@@ -7,6 +7,10 @@ export interface RouteSample {
   readonly url?: string;
 }
 
+/** A route's key in SAMPLES (and in reports): `METHOD /url` as registered. */
+export const routeKey = (r: { readonly method: string; readonly url: string }): string =>
+  `${r.method} ${r.url}`;
+
 const defaultFiles = (await loadBundleDir(DEFAULT_BUNDLE_DIR)).files;
 const fraud = { type: 'Project', id: 'fraud' };
 const question = { principal: { type: 'User', id: 'someone' }, action: 'model.register', resource: fraud };
